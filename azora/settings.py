@@ -1,0 +1,69 @@
+"""The one configuration object: environment variables prefixed ``AZORA_``."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DATA_DIR = Path(".azora")
+DEV_ANCHOR_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"  # anvil #0
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class InsecureConfiguration(ValueError):
+    """Production was asked for with a development default still in place."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AZORA_", extra="ignore")
+
+    env: Environment = Environment.DEVELOPMENT
+    database_url: str = f"sqlite:///{DATA_DIR}/ledger.db"
+    chain_rpc_url: str = "http://127.0.0.1:8545"
+    token_address: str | None = None
+    anchor_private_key: str | None = Field(default=None, repr=False)
+    anchor_interval_s: float = Field(default=60.0, gt=0)
+    admin_api_key: str | None = Field(default=None, repr=False)
+    jwt_secret: str | None = Field(default=None, repr=False)
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)
+    data_dir: Path = DATA_DIR
+
+    @model_validator(mode="after")
+    def _refuse_insecure_production(self) -> Settings:
+        if self.env is Environment.PRODUCTION:
+            missing = [
+                name
+                for name, value in (
+                    ("AZORA_JWT_SECRET", self.jwt_secret),
+                    ("AZORA_ANCHOR_PRIVATE_KEY", self.anchor_private_key),
+                )
+                if not value
+            ]
+            if missing:
+                raise InsecureConfiguration(
+                    f"AZORA_ENV=production refuses to start without {', '.join(missing)}"
+                )
+            if self.database_url.startswith("sqlite"):
+                raise InsecureConfiguration(
+                    "AZORA_ENV=production needs AZORA_DATABASE_URL to name PostgreSQL"
+                )
+        return self
+
+    def anchor_key(self) -> str:
+        """The anchoring key: the variable's value, or the file it names, or the dev key."""
+        value = self.anchor_private_key
+        if not value:
+            return DEV_ANCHOR_KEY
+        path = Path(value)
+        if not value.startswith("0x") and path.is_file():
+            return path.read_text().strip()
+        return value

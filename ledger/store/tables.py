@@ -1,0 +1,90 @@
+"""Table definitions used to build queries. The schema itself comes from ``migrations/``.
+
+Journal tables (append-only, guarded by triggers): ``accounts``, ``entries``,
+``entry_lines``. Projections (rewritten in the same transaction, rebuildable from the
+journal): ``balances`` and ``journal_head``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+from ledger.store.types import Amount, UTCDateTime
+
+metadata = MetaData()
+
+JOURNAL_TABLES = ("accounts", "entries", "entry_lines")
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", String(128), primary_key=True),
+    Column("asset", String(16), nullable=False),
+    Column("allow_negative", Boolean, nullable=False),
+    Column("metadata", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+entries = Table(
+    "entries",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("id", String(64), nullable=False, unique=True),
+    Column("type", String(16), nullable=False),
+    Column("kind", String(64), nullable=False),
+    # Canonical JSON of the postings (amounts as integer strings).
+    Column("postings", Text, nullable=False),
+    Column("metadata", Text, nullable=False),
+    Column("effective_at", UTCDateTime, nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime),
+    Column("hold_id", String(64)),
+    Column("reverses_id", String(64)),
+    Column("principal", String(128)),
+    Column("idempotency_key", String(128)),
+    Column("fingerprint", String(64)),
+    Column("hash", LargeBinary(32), nullable=False),
+)
+
+entry_lines = Table(
+    "entry_lines",
+    metadata,
+    Column("account_id", String(128), primary_key=True),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("entry_id", String(64), nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("amount", Amount, nullable=False),
+    Column("balance_after", Amount, nullable=False),
+    Column("effective_at", UTCDateTime, nullable=False),
+)
+
+balances = Table(
+    "balances",
+    metadata,
+    Column("account_id", String(128), primary_key=True),
+    Column("asset", String(16), nullable=False),
+    Column("allow_negative", Boolean, nullable=False),
+    Column("balance", Amount, nullable=False),
+    Column("pending_out", Amount, nullable=False),
+    Column("pending_in", Amount, nullable=False),
+    Column("last_seq", BigInteger, nullable=False),
+)
+
+journal_head = Table(
+    "journal_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", LargeBinary(32), nullable=False),
+)
