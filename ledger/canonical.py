@@ -11,17 +11,32 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from Crypto.Hash import keccak
+try:  # a C implementation: ~1.7 us a hash against ~5.7 us for pycryptodome's
+    from sha3 import keccak_256 as _keccak_256
+except ImportError:  # pragma: no cover - pycryptodome gives the same digests
+    from Crypto.Hash import keccak as _pycryptodome_keccak
+
+    def _keccak_256(data: bytes = b"") -> Any:
+        return _pycryptodome_keccak.new(digest_bits=256, data=data)
+
 
 from ledger.errors import InvalidEntry
 
 MAX_DEPTH = 16
 
 
-def canonical_json(value: object) -> bytes:
-    """The canonical encoding of ``value``; :class:`InvalidEntry` for a float or other type."""
-    _check(value, 0)
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+def canonical_json(value: object, *, checked: bool = False) -> bytes:
+    """The canonical encoding of ``value``; :class:`InvalidEntry` for a float or other type.
+
+    ``checked=True`` skips the type walk for values built from already validated parts
+    (the writer's hot path); the output is the same.
+    """
+    if not checked:
+        _check(value, 0)
+    return _DUMPS(value).encode()
+
+
+_DUMPS = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
 
 
 def _check(value: object, depth: int) -> None:
@@ -46,17 +61,19 @@ def _check(value: object, depth: int) -> None:
 
 
 def keccak256(*parts: bytes) -> bytes:
-    h = keccak.new(digest_bits=256)
+    h = _keccak_256()
     for part in parts:
         h.update(part)
-    return h.digest()
+    return h.digest()  # type: ignore[no-any-return]
 
 
 def iso_utc(moment: datetime) -> str:
     """Exact, fixed-width UTC timestamp with microseconds: ``2026-01-02T03:04:05.000006Z``."""
     if moment.tzinfo is None:
         raise ValueError("timestamps must be timezone-aware")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def loads(data: str | bytes) -> Any:

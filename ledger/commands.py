@@ -24,6 +24,8 @@ class PostEntry:
     request: NewEntry
     principal: str = "system"
     idempotency_key: str | None = None
+    # Computed by the caller's thread, outside the writer's critical section.
+    fingerprint: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

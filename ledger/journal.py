@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, tuple_, update
+from sqlalchemy import Connection, and_, select, update
 
 from ledger.canonical import canonical_json, keccak256, loads
 from ledger.commands import Command, HoldAction, Outcome, PostEntry, ResolveHold, Reverse
@@ -47,6 +47,7 @@ from ledger.model import (
     Posted,
     Posting,
 )
+from ledger.store.bulk import insert_rows, member_of, update_balances
 from ledger.store.tables import balances, entries, entry_lines, journal_head
 
 BatchHook = Callable[[Connection, Sequence[Entry]], None]
@@ -95,28 +96,42 @@ def entry_from_row(row: Any) -> Entry:
 
 
 def load_entries_where(conn: Connection, clause: Any) -> list[Entry]:
-    rows = conn.execute(select(entries).where(clause).order_by(entries.c.seq))
-    return [entry_from_row(r) for r in rows]
+    """Entries matching ``clause``, in no particular order.
+
+    No ORDER BY on purpose: with one, a prepared statement's generic plan may walk the whole
+    primary key in seq order instead of probing the index ``clause`` names.
+    """
+    return [entry_from_row(r) for r in conn.execute(select(entries).where(clause))]
 
 
 def _by_keys(conn: Connection, keys: set[IdemKey]) -> dict[IdemKey, Entry]:
-    if not keys:
-        return {}
-    clause = tuple_(entries.c.principal, entries.c.idempotency_key).in_(sorted(keys))
-    found = load_entries_where(conn, clause)
-    return {(e.principal or "", e.idempotency_key or ""): e for e in found}
+    # One query per principal (a batch usually has one): "principal = p AND key IN (...)"
+    # walks the unique index, where a row-value IN list may not.
+    by_principal: dict[str, list[str]] = {}
+    for principal, key in keys:
+        by_principal.setdefault(principal, []).append(key)
+    found: dict[IdemKey, Entry] = {}
+    for principal, principal_keys in sorted(by_principal.items()):
+        clause = and_(
+            member_of(conn, entries.c.idempotency_key, sorted(principal_keys)),
+            entries.c.principal == principal,
+        )
+        for e in load_entries_where(conn, clause):
+            found[(principal, e.idempotency_key or "")] = e
+    return found
 
 
 def _by_ids(conn: Connection, ids: set[str]) -> dict[str, Entry]:
     if not ids:
         return {}
-    return {e.id: e for e in load_entries_where(conn, entries.c.id.in_(sorted(ids)))}
+    return {e.id: e for e in load_entries_where(conn, member_of(conn, entries.c.id, sorted(ids)))}
 
 
 def _by_column(conn: Connection, column: Any, ids: set[str]) -> dict[str, Entry]:
     if not ids:
         return {}
-    return {getattr(e, column.key): e for e in load_entries_where(conn, column.in_(sorted(ids)))}
+    found = load_entries_where(conn, member_of(conn, column, sorted(ids)))
+    return {getattr(e, column.key): e for e in found}
 
 
 def _lock_balances(conn: Connection, account_ids: set[str]) -> dict[str, _Bal]:
@@ -124,7 +139,7 @@ def _lock_balances(conn: Connection, account_ids: set[str]) -> dict[str, _Bal]:
         return {}
     stmt = (
         select(balances)
-        .where(balances.c.account_id.in_(sorted(account_ids)))
+        .where(member_of(conn, balances.c.account_id, sorted(account_ids)))
         .order_by(balances.c.account_id)
         .with_for_update()
     )
@@ -210,7 +225,7 @@ class _Batch:
 
     def decide_post(self, c: PostEntry) -> Posted:
         request = c.request
-        fingerprint = request.fingerprint()
+        fingerprint = c.fingerprint or request.fingerprint()
         replay = self._replay(c.principal, c.idempotency_key, fingerprint)
         if replay is not None:
             return replay
@@ -377,41 +392,27 @@ class _Batch:
             self.by_key[(stored.principal or "", stored.idempotency_key)] = stored
 
     def write(self, conn: Connection, hooks: Sequence[BatchHook]) -> None:
+        """Insert the new rows and rewrite the touched balances and the head, in bulk."""
         if not self.new_entries:
             return
-        conn.execute(insert(entries), [_entry_row(e) for e in self.new_entries])
-        if self.lines:
-            conn.execute(insert(entry_lines), self.lines)
-        conn.execute(
-            update(balances)
-            .where(balances.c.account_id == bindparam("b_account_id"))
-            .values(
-                balance=bindparam("b_balance"),
-                pending_out=bindparam("b_pending_out"),
-                pending_in=bindparam("b_pending_in"),
-                last_seq=bindparam("b_last_seq"),
-            ),
+        insert_rows(conn, entries, [_entry_row(e) for e in self.new_entries])
+        insert_rows(conn, entry_lines, self.lines)
+        update_balances(
+            conn,
             [
-                {
-                    "b_account_id": account_id,
-                    "b_balance": self.bal[account_id].balance,
-                    "b_pending_out": self.bal[account_id].pending_out,
-                    "b_pending_in": self.bal[account_id].pending_in,
-                    "b_last_seq": self.bal[account_id].last_seq,
-                }
-                for account_id in sorted(self.touched)
+                (a, b.balance, b.pending_out, b.pending_in, b.last_seq)
+                for a in sorted(self.touched)
+                for b in (self.bal[a],)
             ],
         )
         conn.execute(
-            update(journal_head)
-            .where(journal_head.c.id == 1)
-            .values(seq=self.seq, hash=self.hash)
+            update(journal_head).where(journal_head.c.id == 1).values(seq=self.seq, hash=self.hash)
         )
         for hook in hooks:
             hook(conn, self.new_entries)
 
 
-class _Written(LedgerError):  # noqa: N818 - internal carrier, never escapes this module
+class _Written(LedgerError):
     """A refusal that still wrote an event (posting an expired hold records the expiry)."""
 
     def __init__(self, error: LedgerError, state: HoldState) -> None:
@@ -450,8 +451,8 @@ def _entry_row(e: Entry) -> dict[str, Any]:
         "id": e.id,
         "type": e.type.value,
         "kind": e.kind,
-        "postings": canonical_json([p.as_json() for p in e.postings]).decode(),
-        "metadata": canonical_json(dict(e.metadata)).decode(),
+        "postings": canonical_json([p.as_json() for p in e.postings], checked=True).decode(),
+        "metadata": canonical_json(dict(e.metadata), checked=True).decode(),
         "effective_at": e.effective_at,
         "recorded_at": e.recorded_at,
         "expires_at": e.expires_at,

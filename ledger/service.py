@@ -114,9 +114,7 @@ class Ledger:
                 dict(account.metadata),
             )
             if not same:
-                raise AccountExists(
-                    f"account {account.id!r} exists with other settings"
-                ) from None
+                raise AccountExists(f"account {account.id!r} exists with other settings") from None
             return existing, False
         return Account(
             account.id, account.asset, account.allow_negative, account.metadata, now
@@ -135,7 +133,9 @@ class Ledger:
         self, request: NewEntry, *, principal: str = "system", idempotency_key: str | None = None
     ) -> Posted:
         """Record a plain entry or, with ``request.pending``, a hold. Raises LedgerError."""
-        return _one(self.submit([self.prepare(request, principal, idempotency_key)]))
+        result = _one(self.submit([self.prepare(request, principal, idempotency_key)]))
+        assert isinstance(result, Posted)
+        return result
 
     def post_hold(
         self, request: NewEntry, *, principal: str = "system", idempotency_key: str | None = None
@@ -156,7 +156,7 @@ class Ledger:
         validate_new_entry(request, self.clock())
         if idempotency_key is not None:
             validate_idempotency_key(idempotency_key)
-        return PostEntry(request, principal, idempotency_key)
+        return PostEntry(request, principal, idempotency_key, request.fingerprint())
 
     def post_entries(
         self, items: Sequence[tuple[NewEntry, str | None]], *, principal: str = "system"
@@ -216,9 +216,7 @@ class Ledger:
                     and_(
                         entries.c.type == EntryType.PENDING.value,
                         entries.c.expires_at <= now,
-                        ~select(resolved.c.seq)
-                        .where(resolved.c.hold_id == entries.c.id)
-                        .exists(),
+                        ~select(resolved.c.seq).where(resolved.c.hold_id == entries.c.id).exists(),
                     )
                 )
                 .order_by(entries.c.expires_at)
@@ -289,7 +287,12 @@ class Ledger:
         with self.engine.connect() as conn:
             return [
                 HistoryLine(
-                    r.account_id, r.seq, r.entry_id, r.kind, r.amount, r.balance_after,
+                    r.account_id,
+                    r.seq,
+                    r.entry_id,
+                    r.kind,
+                    r.amount,
+                    r.balance_after,
                     r.effective_at,
                 )
                 for r in conn.execute(stmt)
@@ -318,7 +321,7 @@ class Ledger:
             return int(conn.execute(select(func.coalesce(func.max(entries.c.seq), 0))).scalar_one())
 
 
-def _one(outcomes: list[Outcome]) -> Any:
+def _one(outcomes: list[Outcome]) -> Posted | HoldState:
     (outcome,) = outcomes
     if isinstance(outcome, LedgerError):
         raise outcome

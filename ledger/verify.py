@@ -107,8 +107,10 @@ class _Replay:
             for account_id in (posting.source, posting.destination):
                 acc = self.accounts.get(account_id)
                 if acc is None or acc.asset != posting.asset:
-                    p(f"entry seq {e.seq}: posting names {account_id!r}, missing or not "
-                      f"of {posting.asset}")
+                    p(
+                        f"entry seq {e.seq}: posting names {account_id!r}, missing or not "
+                        f"of {posting.asset}"
+                    )
                     return
         moves_balance = e.type in (EntryType.POSTED, EntryType.POST_PENDING)
         for account_id, (d_balance, d_out, d_in) in balance_deltas(e).items():

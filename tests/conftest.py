@@ -32,7 +32,8 @@ def _admin_engine(url: str) -> Engine:
 
 
 def _worker() -> str:
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+    # Per process: two test runs on one server (or xdist workers) never share a template.
+    return f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
 
 
 class PgDatabases:

@@ -57,7 +57,8 @@ def upgrade() -> None:
             "(type IN ('post_pending', 'void_pending', 'expire_pending')) = (hold_id IS NOT NULL)",
             name="entries_resolution_names_hold",
         ),
-        sa.UniqueConstraint("principal", "idempotency_key", name="entries_idempotency"),
+        # Key first: a batch probes "key IN (...) AND principal = p", selective on any stats.
+        sa.UniqueConstraint("idempotency_key", "principal", name="entries_idempotency"),
     )
     op.create_index(
         "entries_open_hold_deadline",

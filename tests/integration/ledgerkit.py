@@ -30,7 +30,9 @@ def move(
     pending: bool = False,
     **extra: Any,
 ) -> Posted:
-    request = NewEntry(kind, (Posting(source, destination, asset, amount),), pending=pending, **extra)
+    request = NewEntry(
+        kind, (Posting(source, destination, asset, amount),), pending=pending, **extra
+    )
     return book.post_entry(request, idempotency_key=key)
 
 

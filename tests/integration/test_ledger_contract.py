@@ -43,7 +43,10 @@ def test_transfer_moves_value_and_keeps_history(book: Ledger, engine: Engine) ->
     assert book.balance("bob").balance == 2_500
     assert book.balance("world:card").balance == -10_000
     lines = book.history("alice")
-    assert [(line.amount, line.balance_after) for line in lines] == [(-2_500, 7_500), (10_000, 10_000)]
+    assert [(line.amount, line.balance_after) for line in lines] == [
+        (-2_500, 7_500),
+        (10_000, 10_000),
+    ]
     assert book.balance_at("alice", seq=lines[-1].seq) == 10_000
     assert verify(engine).ok
 
@@ -119,7 +122,10 @@ def test_refused_request_does_not_consume_its_key(book: Ledger) -> None:
 
 def test_batch_gives_one_outcome_per_entry(book: Ledger, engine: Engine) -> None:
     open_accounts(book, "a", "b", world="w")
-    transfer = lambda n: NewEntry("transfer", (Posting("w", "a", "USD", n),))  # noqa: E731
+
+    def transfer(n: int) -> NewEntry:
+        return NewEntry("transfer", (Posting("w", "a", "USD", n),))
+
     outcomes = book.post_entries(
         [
             (transfer(1), "k1"),
@@ -181,7 +187,9 @@ def test_holds_expire_at_their_deadline(engine: Engine) -> None:
         move(book, "w", "a", 100)
         deadline = now[0] + timedelta(minutes=5)
         soon = move(book, "a", "b", 60, pending=True, expires_at=deadline).entry
-        later = move(book, "a", "b", 40, pending=True, expires_at=deadline + timedelta(hours=1)).entry
+        later = move(
+            book, "a", "b", 40, pending=True, expires_at=deadline + timedelta(hours=1)
+        ).entry
         assert book.expire_due_holds() == 0
         now[0] = deadline
         assert book.expire_due_holds() == 1
@@ -265,7 +273,10 @@ def _bad_requests() -> list[tuple[NewEntry, type[LedgerError]]]:
         (NewEntry("transfer", (p,), metadata={"blob": "x" * METADATA_MAX_BYTES}), InvalidEntry),
         (NewEntry("transfer", (p,), metadata={"rate": 0.1}), InvalidEntry),
         (NewEntry("transfer", (p,), expires_at=far), InvalidEntry),
-        (NewEntry("transfer", (p,), pending=True, expires_at=datetime(2000, 1, 1, tzinfo=UTC)), InvalidEntry),
+        (
+            NewEntry("transfer", (p,), pending=True, expires_at=datetime(2000, 1, 1, tzinfo=UTC)),
+            InvalidEntry,
+        ),
         (NewEntry("transfer", (p,) * 101), InvalidEntry),
     ]
 

@@ -37,7 +37,7 @@ REJECTED = [
     "1_000",
     "0x10",
     "1.001",  # three decimals on USD
-    "١",  # Arabic-Indic digit one: not [0-9]
+    "\u0661",  # Arabic-Indic digit one: not [0-9]
     "1\n",
 ]
 
