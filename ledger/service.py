@@ -30,6 +30,7 @@ from ledger.model import (
 )
 from ledger.store.engine import WRITE_TXN
 from ledger.store.tables import accounts, balances, entries, entry_lines
+from ledger.tokenlog import append_hook
 from ledger.writer import DirectWriter, GroupCommitWriter
 
 HISTORY_MAX_LIMIT = 500
@@ -59,10 +60,12 @@ class Ledger:
     ) -> None:
         self.engine = engine
         self.clock = clock
+        # The token log is part of the journal: appended in the same transaction, always.
+        all_hooks = (append_hook, *hooks)
         self._writer: GroupCommitWriter | DirectWriter = (
-            GroupCommitWriter(engine, clock, hooks, max_batch)
+            GroupCommitWriter(engine, clock, all_hooks, max_batch)
             if group_commit
-            else DirectWriter(engine, clock, hooks)
+            else DirectWriter(engine, clock, all_hooks)
         )
 
     def close(self) -> None:

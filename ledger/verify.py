@@ -10,7 +10,10 @@ accounts and open holds), and checks that:
 - every hold is resolved at most once, by an event carrying the hold's postings, and every
   reversal undoes an entry that exists;
 - the history lines and their running balances, the balance projections and the journal
-  head all equal what the replay derives, and every asset sums to zero.
+  head all equal what the replay derives, and every asset sums to zero;
+- the token log holds exactly the AZR-moving events, in order, with the right leaf bytes
+  and hashes, and every stored Merkle node equals the one the replay derives (compared per
+  level through a running digest, so memory stays O(log n)).
 """
 
 from __future__ import annotations
@@ -18,11 +21,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, func, select, tuple_
 
+from ledger.canonical import keccak256
 from ledger.journal import balance_deltas, entry_from_row
+from ledger.merkle import CompactRange, leaf_hash
 from ledger.model import GENESIS_HASH, Entry, EntryType
-from ledger.store.tables import accounts, balances, entries, entry_lines, journal_head
+from ledger.store.tables import (
+    accounts,
+    balances,
+    entries,
+    entry_lines,
+    journal_head,
+    merkle_nodes,
+    token_leaves,
+)
+from ledger.tokenlog import leaf_bytes, moves_tokens
 
 PAGE_ENTRIES = 5000
 MAX_PROBLEMS = 100
@@ -70,6 +84,30 @@ class _Replay:
         self.closed_holds: set[str] = set()
         self.reversed: set[str] = set()
         self.seen_ids: set[str] = set()
+        self.frontier = CompactRange()
+        self.level_digests: dict[int, bytes] = {}
+        self.level_counts: dict[int, int] = {}
+
+    def token_leaf(self, e: Entry, stored: dict[int, tuple[int, bytes, bytes]]) -> None:
+        """Check the log's leaf for ``e`` and feed the expected Merkle nodes to the digests."""
+        if not moves_tokens(e):
+            if e.seq in stored:
+                self.report.problem(f"token log has a leaf for seq {e.seq}, which moves no AZR")
+            return
+        data = leaf_bytes(e)
+        digest = leaf_hash(data)
+        want = (self.frontier.size, data, digest)
+        got = stored.pop(e.seq, None)
+        if got != want:
+            shown = None if got is None else (got[0], got[1][:60], got[2].hex()[:16])
+            self.report.problem(
+                f"token log leaf for seq {e.seq}: got {shown}, want index {want[0]}"
+            )
+        for node in self.frontier.append(digest):
+            self.level_digests[node.level] = keccak256(
+                self.level_digests.get(node.level, b""), node.hash
+            )
+            self.level_counts[node.level] = self.level_counts.get(node.level, 0) + 1
 
     def entry(self, e: Entry, lines: dict[tuple[str, int], tuple[str, int, int]]) -> None:
         p = self.report.problem
@@ -153,16 +191,56 @@ def verify(engine: Engine, progress: Progress | None = None) -> Report:
                     )
                 )
             }
+            leaves = {
+                r.seq: (r.leaf_index, r.leaf.encode(), bytes(r.leaf_hash))
+                for r in conn.execute(
+                    select(token_leaves).where(
+                        token_leaves.c.seq > last, token_leaves.c.seq <= page[-1].seq
+                    )
+                )
+            }
             for e in page:
                 replay.entry(e, lines)
+                replay.token_leaf(e, leaves)
             for (account_id, seq), _line in sorted(lines.items()):
                 report.problem(f"history line of {account_id!r} at seq {seq} has no entry")
+            for seq in sorted(leaves):
+                report.problem(f"token log leaf at seq {seq} has no entry")
             last = page[-1].seq
             report.entries += len(page)
             if progress is not None:
                 progress(len(page))
         _check_projections(conn, replay, report)
+        _check_merkle_nodes(conn, replay, report)
     return report
+
+
+def _check_merkle_nodes(conn: Connection, replay: _Replay, report: Report) -> None:
+    digests: dict[int, bytes] = {}
+    counts: dict[int, int] = {}
+    last: tuple[int, int] = (-1, -1)
+    while True:
+        rows = conn.execute(
+            select(merkle_nodes)
+            .where(tuple_(merkle_nodes.c.level, merkle_nodes.c.idx) > last)
+            .order_by(merkle_nodes.c.level, merkle_nodes.c.idx)
+            .limit(PAGE_ENTRIES)
+        ).all()
+        if not rows:
+            break
+        for r in rows:
+            digests[r.level] = keccak256(digests.get(r.level, b""), bytes(r.hash))
+            counts[r.level] = counts.get(r.level, 0) + 1
+        last = (rows[-1].level, rows[-1].idx)
+    for level in sorted(set(digests) | set(replay.level_digests)):
+        if (digests.get(level), counts.get(level)) != (
+            replay.level_digests.get(level),
+            replay.level_counts.get(level),
+        ):
+            report.problem(
+                f"token log Merkle nodes at level {level} differ from the replay "
+                f"({counts.get(level, 0)} stored, {replay.level_counts.get(level, 0)} derived)"
+            )
 
 
 def _check_projections(conn: Connection, replay: _Replay, report: Report) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -24,7 +25,7 @@ from ledger.store.types import Amount, UTCDateTime
 
 metadata = MetaData()
 
-JOURNAL_TABLES = ("accounts", "entries", "entry_lines")
+JOURNAL_TABLES = ("accounts", "entries", "entry_lines", "token_leaves", "merkle_nodes")
 
 accounts = Table(
     "accounts",
@@ -86,5 +87,26 @@ journal_head = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("seq", BigInteger, nullable=False),
+    Column("hash", LargeBinary(32), nullable=False),
+)
+
+token_leaves = Table(
+    "token_leaves",
+    metadata,
+    Column("leaf_index", BigInteger, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, nullable=False, unique=True),
+    Column("entry_id", String(64), nullable=False, unique=True),
+    Column("leaf", Text, nullable=False),
+    Column("leaf_hash", LargeBinary(32), nullable=False),
+)
+
+# Hashes of the perfect subtrees of the token log's Merkle tree: (level, idx) covers leaves
+# [idx * 2**level, (idx + 1) * 2**level). Written once, as the log grows; every proof and
+# every past root is a handful of lookups here.
+merkle_nodes = Table(
+    "merkle_nodes",
+    metadata,
+    Column("level", SmallInteger, primary_key=True, autoincrement=False),
+    Column("idx", BigInteger, primary_key=True, autoincrement=False),
     Column("hash", LargeBinary(32), nullable=False),
 )

@@ -20,11 +20,15 @@ REWRITES = {
     "entries": ["UPDATE entries SET kind = 'forged'", "DELETE FROM entries"],
     "entry_lines": ["UPDATE entry_lines SET amount = amount", "DELETE FROM entry_lines"],
     "accounts": ["UPDATE accounts SET allow_negative = true", "DELETE FROM accounts"],
+    "token_leaves": ["UPDATE token_leaves SET leaf = 'x'", "DELETE FROM token_leaves"],
+    "merkle_nodes": ["UPDATE merkle_nodes SET level = level", "DELETE FROM merkle_nodes"],
 }
 
 
 def _seed(book: Ledger) -> str:
     open_accounts(book, "a", "b", world="w")
+    open_accounts(book, "t", asset="AZR", world="pool")
+    move(book, "pool", "t", 7, asset="AZR")  # a token leaf and its Merkle node
     move(book, "w", "a", 500)
     return move(book, "a", "b", 200).entry.id
 
