@@ -62,6 +62,17 @@ class InsufficientFunds(Conflict):
         self.account_id = account_id
 
 
+class LimitExceeded(Conflict):
+    """A :class:`ledger.model.Limit` would be passed (a daily cap, a gift limit)."""
+
+    code = "limit-exceeded"
+
+    def __init__(self, detail: str, *, account_id: str = "", kind: str = "") -> None:
+        super().__init__(detail)
+        self.account_id = account_id
+        self.kind = kind
+
+
 class IdempotencyConflict(Conflict):
     code = "idempotency-conflict"
 

@@ -33,6 +33,7 @@ from ledger.errors import (
     IdempotencyConflict,
     InsufficientFunds,
     LedgerError,
+    LimitExceeded,
     NotFound,
     NotReversible,
     UnknownAccount,
@@ -40,10 +41,12 @@ from ledger.errors import (
 from ledger.model import (
     KIND_MAX_CHARS,
     RESOLUTION_STATUS,
+    Direction,
     Entry,
     EntryType,
     HoldState,
     HoldStatus,
+    Limit,
     Posted,
     Posting,
 )
@@ -164,8 +167,10 @@ class _Batch:
         now: datetime,
         new_id: Callable[[], str],
     ) -> None:
+        self.conn = conn
         self.now = now
         self.new_id = new_id
+        self.limit_usage: dict[Limit, int] = {}
         head = conn.execute(
             select(journal_head.c.seq, journal_head.c.hash)
             .where(journal_head.c.id == 1)
@@ -244,8 +249,35 @@ class _Batch:
             idempotency_key=c.idempotency_key,
             fingerprint=fingerprint,
         )
+        usage = self._check_limits(entry, request.limits)
         self._append(entry)
+        for key, amount in usage:
+            self.limit_usage[key] += amount
         return Posted(self.new_entries[-1])
+
+    def _check_limits(self, entry: Entry, limits: Sequence[Limit]) -> list[tuple[Limit, int]]:
+        """Raise LimitExceeded if ``entry`` would pass a limit; else each limit's increment."""
+        if not limits:
+            return []
+        deltas = balance_deltas(entry) if entry.type is EntryType.POSTED else {}
+        usage = []
+        for limit in limits:
+            net = deltas.get(limit.account_id, (0, 0, 0))[0]
+            amount = max(net, 0) if limit.direction is Direction.IN else max(-net, 0)
+            if limit.kind != entry.kind:
+                amount = 0
+            if limit not in self.limit_usage:
+                self.limit_usage[limit] = _limit_usage(self.conn, limit)
+            used = self.limit_usage[limit]
+            if used + amount > limit.max_amount:
+                raise LimitExceeded(
+                    f"{limit.kind} {limit.direction.value} on {limit.account_id!r}: "
+                    f"{used} used of {limit.max_amount} in the window, this entry needs {amount}",
+                    account_id=limit.account_id,
+                    kind=limit.kind,
+                )
+            usage.append((limit, amount))
+        return usage
 
     def decide_resolve(self, c: ResolveHold) -> HoldState:
         hold = self.by_id.get(c.hold_id)
@@ -419,6 +451,22 @@ class _Written(LedgerError):
         super().__init__(error.detail)
         self.error = error
         self.state = state
+
+
+def _limit_usage(conn: Connection, limit: Limit) -> int:
+    """What the posted journal already counts against ``limit`` (under the head lock)."""
+    amounts = conn.execute(
+        select(entry_lines.c.amount).where(
+            entry_lines.c.account_id == limit.account_id,
+            entry_lines.c.kind == limit.kind,
+            entry_lines.c.effective_at >= limit.since,
+            entry_lines.c.effective_at < limit.until,
+        )
+    ).scalars()
+    # Amounts are text on SQLite: add them up in Python, exact on both back ends.
+    if limit.direction is Direction.IN:
+        return sum(a for a in amounts if a > 0)
+    return sum(-a for a in amounts if a < 0)
 
 
 def _accounts_of(postings: Iterable[Posting]) -> set[str]:

@@ -84,6 +84,30 @@ class Posting:
         }
 
 
+class Direction(StrEnum):
+    IN = "in"  # value credited to the account
+    OUT = "out"  # value debited from the account
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """A cap checked by the writer, race-free, when the entry is recorded.
+
+    The posted amount that entries of ``kind`` moved ``direction`` on ``account_id`` with an
+    ``effective_at`` in ``[since, until)``, plus this entry's, must not pass ``max_amount``;
+    otherwise the entry is refused with :class:`LimitExceeded` and nothing is written.
+    Daily reward caps and gift limits are limits. A limit is policy, not part of the
+    request: it does not enter the idempotency fingerprint.
+    """
+
+    account_id: str
+    kind: str
+    since: datetime
+    until: datetime
+    max_amount: int
+    direction: Direction = Direction.IN
+
+
 @dataclass(frozen=True, slots=True)
 class NewEntry:
     """What a caller asks the ledger to record (validated by :func:`validate_new_entry`)."""
@@ -94,6 +118,7 @@ class NewEntry:
     pending: bool = False
     expires_at: datetime | None = None
     effective_at: datetime | None = None
+    limits: tuple[Limit, ...] = ()
 
     def fingerprint(self) -> str:
         """A digest of the request, compared when an idempotency key is reused."""
@@ -258,3 +283,16 @@ def validate_new_entry(entry: NewEntry, now: datetime) -> None:
             raise InvalidEntry("expires_at must be in the future")
     if entry.effective_at is not None and entry.effective_at.tzinfo is None:
         raise InvalidEntry("effective_at must carry a timezone")
+    for limit in entry.limits:
+        validate_limit(limit)
+
+
+def validate_limit(limit: Limit) -> None:
+    if not ACCOUNT_ID_RE.fullmatch(limit.account_id):
+        raise InvalidAccount(f"limit names an invalid account id {limit.account_id!r}")
+    validate_kind(limit.kind)
+    if limit.since.tzinfo is None or limit.until.tzinfo is None or limit.since >= limit.until:
+        raise InvalidEntry("a limit's window needs timezone-aware since < until")
+    if type(limit.max_amount) is not int or limit.max_amount < 0:
+        raise InvalidEntry("a limit's max_amount is a non-negative int of smallest units")
+    Direction(limit.direction)

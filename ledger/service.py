@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -144,14 +145,7 @@ class Ledger:
         self, request: NewEntry, *, principal: str = "system", idempotency_key: str | None = None
     ) -> Posted:
         if not request.pending:
-            request = NewEntry(
-                request.kind,
-                request.postings,
-                request.metadata,
-                True,
-                request.expires_at,
-                request.effective_at,
-            )
+            request = replace(request, pending=True)
         return self.post_entry(request, principal=principal, idempotency_key=idempotency_key)
 
     def prepare(self, request: NewEntry, principal: str, idempotency_key: str | None) -> PostEntry:

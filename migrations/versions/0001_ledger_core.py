@@ -77,6 +77,10 @@ def upgrade() -> None:
         sa.Column("balance_after", Amount, nullable=False),
         sa.Column("effective_at", UTCDateTime, nullable=False),
     )
+    # Windowed sums per account and kind: limits (daily caps) and leaderboards.
+    op.create_index(
+        "entry_lines_account_kind_time", "entry_lines", ["account_id", "kind", "effective_at"]
+    )
     op.create_table(
         "balances",
         sa.Column("account_id", sa.String(128), primary_key=True),

@@ -106,3 +106,48 @@ def test_processes_posting_at_once_conserve_value(pg_url: str) -> None:
     )
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert "OK" in verified.stdout
+
+
+def _earner(url: str, worker: int, out: mp.Queue) -> None:  # type: ignore[type-arg]
+    from datetime import UTC, datetime, timedelta
+
+    from ledger import Limit, LimitExceeded
+
+    day = datetime(2026, 5, 1, tzinfo=UTC)
+    cap = Limit("user:1:azr", "reward.earned", day, day + timedelta(days=1), 50)
+    engine = make_engine(url, pool_size=2)
+    earned = 0
+    with Ledger(engine, group_commit=worker % 2 == 0) as book:
+        for n in range(10):
+            request = NewEntry(
+                "reward.earned",
+                (Posting("pool", "user:1:azr", "AZR", 5),),
+                effective_at=day + timedelta(minutes=n),
+                limits=(cap,),
+            )
+            try:
+                book.post_entry(request, idempotency_key=f"ev-{worker}-{n}")
+                earned += 1
+            except LimitExceeded:
+                pass
+    engine.dispose()
+    out.put(earned)
+
+
+def test_limits_hold_across_processes(pg_url: str) -> None:
+    engine = make_engine(pg_url)
+    with Ledger(engine) as book:
+        book.create_account(Account("pool", "AZR", allow_negative=True))
+        book.create_account(Account("user:1:azr", "AZR"))
+    ctx = mp.get_context("spawn")
+    out: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
+    procs = [ctx.Process(target=_earner, args=(pg_url, w, out)) for w in range(6)]
+    for p in procs:
+        p.start()
+    earned = sum(out.get(timeout=120) for _ in procs)
+    for p in procs:
+        p.join(timeout=60)
+    assert earned == 10, f"{earned} earn events passed a cap of 10"
+    with Ledger(engine) as book:
+        assert book.balance("user:1:azr").balance == 50
+    engine.dispose()

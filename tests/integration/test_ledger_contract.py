@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,8 +20,11 @@ from ledger import (
     InvalidAccount,
     InvalidAmount,
     InvalidEntry,
+    InvalidRequest,
     Ledger,
     LedgerError,
+    Limit,
+    LimitExceeded,
     NewEntry,
     NotFound,
     NotReversible,
@@ -340,3 +344,66 @@ def test_azr_amounts_beyond_64_bits_are_exact(book: Ledger, engine: Engine) -> N
     assert book.balance("user:1:azr").balance == big + 1
     assert book.history("user:1:azr")[0].balance_after == big + 1
     assert verify(engine).ok
+
+
+def test_limits_cap_what_a_window_can_move(book: Ledger, engine: Engine) -> None:
+    open_accounts(book, "user:1:azr", asset="AZR", world="pool")
+    day = datetime(2026, 3, 1, tzinfo=UTC)
+    cap = Limit("user:1:azr", "reward.earned", day, day + timedelta(days=1), 50)
+
+    def earn(amount: int, at: datetime, key: str) -> None:
+        book.post_entry(
+            NewEntry(
+                "reward.earned",
+                (Posting("pool", "user:1:azr", "AZR", amount),),
+                effective_at=at,
+                limits=(
+                    replace(
+                        cap, since=at.replace(hour=0), until=at.replace(hour=0) + timedelta(days=1)
+                    ),
+                ),
+            ),
+            idempotency_key=key,
+        )
+
+    for i in range(10):
+        earn(5, day + timedelta(hours=i), f"e{i}")
+    before = journal_size(engine)
+    with pytest.raises(LimitExceeded) as caught:
+        earn(5, day + timedelta(hours=11), "e10")
+    assert caught.value.code == "limit-exceeded"
+    assert journal_size(engine) == before
+    earn(5, day + timedelta(days=1), "next-day")  # a new window
+    # Limits are policy, not request: a replay of an earlier key still answers.
+    earn(5, day, "e0")
+    # Within one batch, later entries see the earlier ones.
+    batch = book.post_entries(
+        [
+            (
+                NewEntry(
+                    "reward.earned",
+                    (Posting("pool", "user:1:azr", "AZR", 30),),
+                    effective_at=day + timedelta(days=2),
+                    limits=(
+                        replace(cap, since=day + timedelta(days=2), until=day + timedelta(days=3)),
+                    ),
+                ),
+                f"b{i}",
+            )
+            for i in range(3)
+        ]
+    )
+    assert [type(o).__name__ for o in batch] == ["Posted", "LimitExceeded", "LimitExceeded"]
+    assert book.balance("user:1:azr").balance == 50 + 5 + 30
+
+
+def test_bad_limits_are_refused(book: Ledger) -> None:
+    open_accounts(book, "a", world="w")
+    t = datetime(2026, 1, 1, tzinfo=UTC)
+    for bad in (
+        Limit("a", "transfer", t, t, 5),
+        Limit("a", "transfer", t, t + timedelta(days=1), -1),
+        Limit("A!", "transfer", t, t + timedelta(days=1), 5),
+    ):
+        with pytest.raises(InvalidRequest):
+            book.post_entry(NewEntry("transfer", (Posting("w", "a", "USD", 1),), limits=(bad,)))
