@@ -1,0 +1,116 @@
+"""Application factory: ``uvicorn api.app:create_app --factory`` (what ``azora serve`` runs)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy.exc import SQLAlchemyError
+
+from api.config import ApiSettings
+from api.deps import ApiContext
+from api.errors import install_problem_handlers
+from api.keystore import KeyStore
+from api.limits import BodySizeLimit, RateLimiter
+from api.routers import accounts, admin, entries, ops
+from api.security import ephemeral_jwt_secret
+from azora.settings import Settings
+from ledger import Ledger
+from ledger.store.engine import make_engine
+
+log = logging.getLogger("azora.api")
+
+DESCRIPTION = """\
+Azora Ledger: an append-only, double-entry ledger for USD and AZR reward tokens.
+
+* **Auth**: `Authorization: Bearer <API key or user token>`. API keys carry scopes
+  (`ledger:read`, `entries:write`, `admin`); a user token reaches only `user:{id}:...`
+  accounts.
+* **Amounts** are decimal strings in whole units (`"9.99"`), never JSON numbers.
+* **Idempotency**: every value-moving POST carries an `Idempotency-Key` header (batch
+  entries carry `idempotency_key` each). A retry gets the original answer.
+* **Errors** are RFC 9457 `application/problem+json` with a stable `type`.
+"""
+
+TAGS = [
+    {"name": "accounts", "description": "Accounts, balances and history."},
+    {"name": "entries", "description": "Entries, batches and holds (two-phase)."},
+    {"name": "admin", "description": "API keys and user tokens (admin scope)."},
+    {"name": "operations", "description": "Health and readiness (public)."},
+]
+
+
+def _jwt_secret(settings: Settings) -> str:
+    if settings.jwt_secret:
+        return settings.jwt_secret
+    # Settings refuse production without it; in development, warn and make one up.
+    log.warning(
+        "AZORA_JWT_SECRET is unset: user tokens are signed with an ephemeral secret and "
+        "stop working when this process restarts"
+    )
+    return ephemeral_jwt_secret()
+
+
+def _bootstrap_admin_key(keys: KeyStore, settings: Settings) -> None:
+    """With no AZORA_ADMIN_API_KEY and no key at all, make the first admin key, print it once."""
+    if settings.admin_api_key:
+        return
+    try:
+        plaintext = keys.bootstrap_admin()
+    except SQLAlchemyError as error:
+        log.error("cannot read API keys (run `azora db upgrade`): %s", error)
+        return
+    if plaintext is not None:
+        banner = "=" * 72
+        print(
+            f"\n{banner}\nNo API key existed, so an admin key was created. It is shown ONCE:\n\n"
+            f"    {plaintext}\n\nexport AZORA_KEY={plaintext}\n"
+            f"Make more with `azora keys create --scopes ...`; revoke with `azora keys revoke ID`."
+            f"\n{banner}\n",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+def create_app(
+    settings: Settings | None = None, *, api_settings: ApiSettings | None = None
+) -> FastAPI:
+    settings = settings or Settings()
+    api_settings = api_settings or ApiSettings()
+    engine = make_engine(settings.database_url)
+    book = Ledger(engine)
+    keys = KeyStore(engine, cache_ttl_s=api_settings.key_cache_ttl_s)
+    context = ApiContext(
+        ledger=book,
+        keys=keys,
+        limiter=RateLimiter(api_settings.rate_limit_per_s, api_settings.rate_limit_burst),
+        jwt_secret=_jwt_secret(settings),
+        admin_api_key=settings.admin_api_key,
+        api_settings=api_settings,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        _bootstrap_admin_key(keys, settings)
+        yield
+        book.close()
+        engine.dispose()
+
+    app = FastAPI(
+        title="Azora Ledger",
+        version="0.1.0",
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.ledger = book
+    app.state.api = context
+    app.add_middleware(BodySizeLimit, max_bytes=api_settings.max_body_bytes)
+    install_problem_handlers(app)
+    for module in (ops, accounts, entries, admin):
+        app.include_router(module.router)
+    return app

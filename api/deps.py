@@ -1,0 +1,168 @@
+"""Dependencies shared by the routers, as ``Annotated`` aliases.
+
+``CurrentPrincipal`` authenticates (401) and rate-limits (429) every protected route.
+``Reader``/``Writer``/``Admin`` add the scope a route needs: a key without it gets 403;
+a user token gets 404, as if the route did not exist for it (a user token reaches its own
+accounts and ``/v1/users/{id}/...`` only).
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from api.config import ApiSettings
+from api.errors import ApiProblem
+from api.keystore import KeyStore
+from api.limits import RateLimiter, retry_after_header
+from api.security import (
+    InvalidToken,
+    Principal,
+    PrincipalKind,
+    Scope,
+    secrets_match,
+    split_api_key,
+    verify_user_token,
+)
+from ledger import Ledger
+from ledger.model import IDEMPOTENCY_KEY_RE
+
+ENV_ADMIN_KEY_ID = "env-admin"
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="An API key (`azora_<id>_<secret>`) or a user token (JWT).",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ApiContext:
+    """What the routes need from the app, built once by :func:`api.app.create_app`."""
+
+    ledger: Ledger
+    keys: KeyStore
+    limiter: RateLimiter
+    jwt_secret: str
+    admin_api_key: str | None
+    api_settings: ApiSettings
+
+
+async def get_context(request: Request) -> ApiContext:
+    context: ApiContext = request.app.state.api
+    return context
+
+
+Context = Annotated[ApiContext, Depends(get_context)]
+
+
+async def get_ledger(context: Context) -> Ledger:
+    return context.ledger
+
+
+LedgerDep = Annotated[Ledger, Depends(get_ledger)]
+
+
+def _unauthorized(detail: str) -> ApiProblem:
+    return ApiProblem("unauthorized", detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+async def _authenticate(context: ApiContext, presented: str) -> Principal:
+    admin_key = context.admin_api_key
+    if admin_key and hmac.compare_digest(presented.encode(), admin_key.encode()):
+        return Principal(PrincipalKind.KEY, ENV_ADMIN_KEY_ID, frozenset({Scope.ADMIN}))
+    parts = split_api_key(presented)
+    if parts is not None:
+        key_id, secret = parts
+        key = context.keys.cached(key_id) or await run_in_threadpool(context.keys.get, key_id)
+        if key is None or not key.active or not secrets_match(secret, key.secret_hash):
+            raise _unauthorized("the API key is unknown or revoked")
+        context.keys.remember(key)
+        return Principal(PrincipalKind.KEY, key.id, key.scopes)
+    try:
+        user_id = verify_user_token(presented, context.jwt_secret)
+    except InvalidToken as error:
+        raise _unauthorized(f"the bearer token is invalid: {error}") from None
+    return Principal(PrincipalKind.USER, user_id)
+
+
+async def get_principal(
+    context: Context,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise _unauthorized("send Authorization: Bearer <API key or user token>")
+    principal = await _authenticate(context, credentials.credentials)
+    wait_s = context.limiter.take(principal.name)
+    if wait_s > 0:
+        raise ApiProblem(
+            "rate-limited",
+            f"{principal.name} is over its request rate; retry later",
+            headers=retry_after_header(wait_s),
+        )
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def _route_hidden() -> ApiProblem:
+    return ApiProblem("not-found", "no such resource")
+
+
+def require(scope: Scope, *, users: bool = False) -> Any:
+    """A dependency: the caller holds ``scope`` (or, with ``users``, is a user token)."""
+
+    async def check(principal: CurrentPrincipal) -> Principal:
+        if principal.is_user:
+            if users:
+                return principal
+            raise _route_hidden()
+        if not principal.has(scope):
+            raise ApiProblem("forbidden", f"this needs the {scope.value!r} scope")
+        return principal
+
+    return Depends(check)
+
+
+Reader = Annotated[Principal, require(Scope.LEDGER_READ, users=True)]
+Writer = Annotated[Principal, require(Scope.ENTRIES_WRITE)]
+Admin = Annotated[Principal, require(Scope.ADMIN)]
+
+
+def ensure_account_visible(principal: Principal, account_id: str) -> None:
+    """404, worded like a missing account, when ``principal`` may not see ``account_id``."""
+    if not principal.owns_account(account_id):
+        raise ApiProblem("not-found", f"account {account_id!r} does not exist")
+
+
+def ensure_user_visible(principal: Principal, user_id: str) -> None:
+    """For ``/v1/users/{user_id}/...``: 404 unless it is the caller or an admin key."""
+    if not principal.reaches_user(user_id):
+        raise ApiProblem("not-found", "no such resource")
+
+
+async def idempotency_key(
+    key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            description="Required. 1-128 characters of `[A-Za-z0-9_.:-]`, unique per request "
+            "and per credential; retries of one request reuse it.",
+            examples=["order-1042-payment"],
+        ),
+    ] = None,
+) -> str:
+    if key is None or key == "":
+        raise ApiProblem("missing-idempotency-key", "send an Idempotency-Key header")
+    if not IDEMPOTENCY_KEY_RE.fullmatch(key):
+        raise ApiProblem(
+            "bad-request", "the Idempotency-Key must be 1-128 characters of [A-Za-z0-9_.:-]"
+        )
+    return key
+
+
+IdempotencyKey = Annotated[str, Depends(idempotency_key)]

@@ -1,0 +1,212 @@
+"""RFC 9457 problem details: the one place that maps failures to HTTP statuses.
+
+Every error the API returns is ``application/problem+json`` with a stable ``type`` URI
+ending in a code (``.../insufficient-funds``). Ledger errors carry that code already
+(:attr:`ledger.LedgerError.code`); the HTTP layer adds its own (unauthorized, rate-limited,
+...). :data:`STATUS_BY_CODE` is the whole mapping.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ledger import LedgerError
+
+log = logging.getLogger(__name__)
+
+PROBLEM_BASE = "https://azora.dev/problems/"
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+STATUS_BY_CODE: dict[str, int] = {
+    # ledger: the request is malformed or names what does not exist (nothing written)
+    "invalid-request": 422,
+    "invalid-amount": 422,
+    "unknown-asset": 422,
+    "invalid-account": 422,
+    "invalid-entry": 422,
+    "unknown-account": 422,
+    "asset-mismatch": 422,
+    # ledger: valid, but conflicts with the ledger's state (nothing written)
+    "conflict": 409,
+    "insufficient-funds": 409,
+    "idempotency-conflict": 409,
+    "account-exists": 409,
+    "hold-not-pending": 409,
+    "not-reversible": 409,
+    "limit-exceeded": 409,
+    "not-found": 404,
+    "unavailable": 503,
+    # HTTP layer
+    "bad-request": 400,
+    "missing-idempotency-key": 400,
+    "unauthorized": 401,
+    "forbidden": 403,
+    "method-not-allowed": 405,
+    "payload-too-large": 413,
+    "unsupported-media-type": 415,
+    "rate-limited": 429,
+    "internal-error": 500,
+    "ledger-error": 500,  # the root class itself: a bug, never raised on purpose
+}
+
+TITLES: dict[str, str] = {
+    "invalid-request": "The request is invalid",
+    "invalid-amount": "The amount is invalid",
+    "unknown-asset": "Unknown asset",
+    "invalid-account": "The account is invalid",
+    "invalid-entry": "The entry is invalid",
+    "unknown-account": "Unknown account",
+    "asset-mismatch": "The asset does not match the account",
+    "conflict": "Conflict with the ledger's state",
+    "insufficient-funds": "Insufficient funds",
+    "idempotency-conflict": "The idempotency key was used for another request",
+    "account-exists": "The account exists with other settings",
+    "hold-not-pending": "The hold is no longer pending",
+    "not-reversible": "The entry cannot be reversed",
+    "limit-exceeded": "A limit would be exceeded",
+    "not-found": "Not found",
+    "unavailable": "The ledger is unavailable",
+    "bad-request": "Bad request",
+    "missing-idempotency-key": "The Idempotency-Key header is required",
+    "unauthorized": "Authentication is required",
+    "forbidden": "The credentials lack a scope this needs",
+    "method-not-allowed": "Method not allowed",
+    "payload-too-large": "The request body is too large",
+    "unsupported-media-type": "Unsupported media type",
+    "rate-limited": "Too many requests",
+    "internal-error": "Internal error",
+    "ledger-error": "Internal ledger error",
+}
+
+_CODE_BY_HTTP_STATUS = {
+    400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+    422: "invalid-request",
+    429: "rate-limited",
+}
+
+
+class ApiProblem(Exception):
+    """A failure of the HTTP layer itself (auth, limits, headers), raised from anywhere."""
+
+    def __init__(
+        self,
+        code: str,
+        detail: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        assert code in STATUS_BY_CODE, code
+        super().__init__(detail)
+        self.code, self.detail = code, detail
+        self.headers = dict(headers or {})
+        self.extra = dict(extra or {})
+
+    @property
+    def status(self) -> int:
+        return STATUS_BY_CODE[self.code]
+
+
+def ledger_code(error: LedgerError) -> str:
+    """The mapped code of ``error``, falling back along its class hierarchy."""
+    for cls in type(error).__mro__:
+        code = getattr(cls, "code", None)
+        if isinstance(code, str) and code in STATUS_BY_CODE:
+            return code
+    return "internal-error"
+
+
+def problem_body(code: str, detail: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "type": PROBLEM_BASE + code,
+        "title": TITLES[code],
+        "status": STATUS_BY_CODE[code],
+        "detail": detail,
+        **extra,
+    }
+
+
+def ledger_problem(error: LedgerError) -> dict[str, Any]:
+    """The problem body of a ledger refusal (also used per item in batch results)."""
+    extra: dict[str, Any] = {}
+    account_id = getattr(error, "account_id", "")
+    if account_id:
+        extra["account_id"] = account_id
+    return problem_body(ledger_code(error), error.detail, **extra)
+
+
+def problem_response(
+    code: str, detail: str, *, headers: Mapping[str, str] | None = None, **extra: Any
+) -> JSONResponse:
+    return JSONResponse(
+        problem_body(code, detail, **extra),
+        status_code=STATUS_BY_CODE[code],
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=dict(headers or {}),
+    )
+
+
+def _validation_code(errors: Sequence[Any]) -> str:
+    for error in errors:
+        loc = error.get("loc", ()) if isinstance(error, Mapping) else ()
+        if loc and loc[-1] == "amount":
+            return "invalid-amount"
+    return "invalid-request"
+
+
+def _public_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    # Only location and message: pydantic's ``input``/``ctx`` may echo huge or odd values.
+    return [
+        {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", ""))}
+        for e in errors[:20]
+        if isinstance(e, Mapping)
+    ]
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Register the handlers that turn every failure into a problem response."""
+
+    @app.exception_handler(LedgerError)
+    async def _ledger(_request: Request, error: LedgerError) -> JSONResponse:
+        code = ledger_code(error)
+        if STATUS_BY_CODE[code] >= 500:
+            log.error("ledger error: %s", error.detail)
+        return JSONResponse(
+            ledger_problem(error), STATUS_BY_CODE[code], media_type=PROBLEM_MEDIA_TYPE
+        )
+
+    @app.exception_handler(ApiProblem)
+    async def _api(_request: Request, error: ApiProblem) -> JSONResponse:
+        return problem_response(error.code, error.detail, headers=error.headers, **error.extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, error: RequestValidationError) -> JSONResponse:
+        errors = error.errors()
+        code = _validation_code(errors)
+        first = _public_errors(errors)
+        detail = "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in first[:3])
+        return problem_response(code, detail or "invalid request", errors=first)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+        code = _CODE_BY_HTTP_STATUS.get(error.status_code, "bad-request")
+        detail = error.detail if isinstance(error.detail, str) else TITLES[code]
+        return problem_response(code, detail, headers=error.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, error: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=error)
+        return problem_response("internal-error", "an unexpected error occurred")

@@ -1,0 +1,114 @@
+"""``/v1/entries``: post entries (one or a batch), read them, resolve holds."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, status
+from fastapi.responses import JSONResponse
+
+from api.deps import IdempotencyKey, LedgerDep, Reader, Writer
+from api.errors import STATUS_BY_CODE, ApiProblem, ledger_code, ledger_problem
+from api.schemas.common import PROTECTED, problems
+from api.schemas.entries import (
+    BatchCreate,
+    BatchPublic,
+    EntryCreate,
+    EntryPublic,
+    HoldPublic,
+    entry_json,
+)
+from ledger import EntryType, HoldAction, LedgerError, NewEntry, Posted
+
+router = APIRouter(prefix="/v1/entries", tags=["entries"], responses=PROTECTED)
+
+EntryIdPath = Annotated[str, Path(max_length=64)]
+REPLAYED_HEADER = "Idempotent-Replayed"
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=EntryPublic,
+    responses=problems(400, 403, 404, 409),
+)
+def post_entry(
+    body: EntryCreate, key: IdempotencyKey, book: LedgerDep, principal: Writer
+) -> JSONResponse:
+    """Record an entry (or, with `pending`, a hold). A retry with the same Idempotency-Key
+    and body answers with the original entry; with another body, 409 `idempotency-conflict`."""
+    posted = book.post_entry(body.to_ledger(), principal=principal.name, idempotency_key=key)
+    headers = {REPLAYED_HEADER: "true"} if posted.replayed else None
+    return JSONResponse(entry_json(posted.entry), status.HTTP_201_CREATED, headers=headers)
+
+
+@router.post("/batch", response_model=BatchPublic, responses=problems(403, 404))
+def post_batch(body: BatchCreate, book: LedgerDep, principal: Writer) -> JSONResponse:
+    """Record up to 1,000 entries, each with its own `idempotency_key` and its own result
+    (`status` is what that entry alone would have answered). Entries are independent: one
+    refused entry does not stop the others."""
+    outcomes: list[Posted | LedgerError | None] = [None] * len(body.entries)
+    requests: list[tuple[NewEntry, str | None]] = []
+    slots: list[int] = []
+    for i, item in enumerate(body.entries):
+        try:
+            requests.append((item.to_ledger(), item.idempotency_key))
+            slots.append(i)
+        except LedgerError as error:
+            outcomes[i] = error
+    posted = book.post_entries(requests, principal=principal.name)
+    for i, outcome in zip(slots, posted, strict=True):
+        outcomes[i] = outcome
+    results = [
+        _batch_result(i, item.idempotency_key, outcome)
+        for i, (item, outcome) in enumerate(zip(body.entries, outcomes, strict=True))
+    ]
+    return JSONResponse({"results": results})
+
+
+def _batch_result(index: int, key: str, outcome: Posted | LedgerError | None) -> dict[str, Any]:
+    """One :class:`BatchItemResult` as JSON data."""
+    if isinstance(outcome, Posted):
+        return {
+            "index": index,
+            "idempotency_key": key,
+            "status": status.HTTP_201_CREATED,
+            "replayed": outcome.replayed,
+            "entry": entry_json(outcome.entry),
+            "problem": None,
+        }
+    assert isinstance(outcome, LedgerError), outcome
+    return {
+        "index": index,
+        "idempotency_key": key,
+        "status": STATUS_BY_CODE[ledger_code(outcome)],
+        "replayed": False,
+        "entry": None,
+        "problem": ledger_problem(outcome),
+    }
+
+
+@router.get("/{entry_id}", responses=problems(404))
+def get_entry(entry_id: EntryIdPath, book: LedgerDep, principal: Reader) -> EntryPublic:
+    """One entry; for a hold, `status` is its current state."""
+    entry = book.get_entry(entry_id)
+    accounts = {a for p in entry.postings for a in (p.source, p.destination)}
+    if not any(principal.owns_account(a) for a in accounts):
+        raise ApiProblem("not-found", f"entry {entry_id!r} does not exist")
+    if entry.type is EntryType.PENDING:
+        return EntryPublic.build(entry, book.hold_state(entry_id).status.value)
+    return EntryPublic.build(entry)
+
+
+@router.post("/{entry_id}/post", responses=problems(403, 404, 409))
+def post_hold(entry_id: EntryIdPath, book: LedgerDep, _p: Writer) -> HoldPublic:
+    """Post a pending hold: move what it reserved. A repeat answers with the current state;
+    posting a voided or expired hold is 409 `hold-not-pending`."""
+    return HoldPublic.build(book.resolve_hold(entry_id, HoldAction.POST))
+
+
+@router.post("/{entry_id}/void", responses=problems(403, 404, 409))
+def void_hold(entry_id: EntryIdPath, book: LedgerDep, _p: Writer) -> HoldPublic:
+    """Void a pending hold: release what it reserved. A repeat answers with the current
+    state; voiding a posted hold is 409 `hold-not-pending`."""
+    return HoldPublic.build(book.resolve_hold(entry_id, HoldAction.VOID))

@@ -1,0 +1,1 @@
+"""Request and response bodies: one class per direction (``XCreate`` in, ``XPublic`` out)."""

@@ -1,0 +1,229 @@
+"""HTTP write throughput: entries/s and latency through the API on PostgreSQL.
+
+Starts ``azora serve --workers 2`` (uvloop + httptools) on a fresh PostgreSQL database with
+durable commits (``synchronous_commit=on``), opens a world account and 1,000 user accounts,
+then drives it with ``wrk`` (32 connections, a Lua script making a unique idempotency key
+per request) in two modes:
+
+- single: ``POST /v1/entries``, one entry per request;
+- batch:  ``POST /v1/entries/batch``, 100 entries per request.
+
+Entries/s counts rows that reached the journal (read from the database before and after),
+not requests. Targets: single >= 1,500 entries/s with p99 <= 100 ms; batch >= 8,000/s.
+
+Usage: ``.venv/bin/python bench/api_throughput.py [--seconds 15] [--url URL]``
+(default URL: ``$AZORA_TEST_PG_URL`` with the database ``azora_bench_api``, recreated).
+Needs ``wrk`` (Debian/Ubuntu: ``apt-get install -y wrk``; macOS: ``brew install wrk``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from azora.db import upgrade
+from ledger.store.engine import make_engine
+
+ROOT = Path(__file__).resolve().parent.parent
+LUA = Path(__file__).resolve().parent / "api_entries.lua"
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/azora_test"
+ACCOUNTS = 1000
+CONNECTIONS = 32
+WRK_THREADS = 2
+WORKERS = int(os.environ.get("AZORA_BENCH_WORKERS", "2"))
+BATCH_SIZE = 100
+START_TIMEOUT_S = 60.0
+
+
+@dataclass
+class Result:
+    mode: str
+    requests: int
+    entries: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+    def row(self) -> str:
+        return (
+            f"| {self.mode:<22} | {self.requests / self.seconds:>10,.0f} | "
+            f"{self.entries / self.seconds:>10,.0f} | {self.p50_ms:>8.1f} | {self.p99_ms:>8.1f} "
+            f"| {self.errors:>6} |"
+        )
+
+
+def fresh_database(base_url: str) -> str:
+    url = make_url(base_url).set(database="azora_bench_api")
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{url.database}"'))
+    admin.dispose()
+    rendered = url.render_as_string(hide_password=False)
+    engine = make_engine(rendered)
+    upgrade(engine)
+    engine.dispose()
+    return rendered
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def start_server(
+    db_url: str, admin_key: str, log_path: Path
+) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "AZORA_DATABASE_URL": db_url,
+        "AZORA_ADMIN_API_KEY": admin_key,
+        "AZORA_JWT_SECRET": secrets.token_urlsafe(48),
+    }
+    cmd = [
+        sys.executable,
+        "-m",
+        "azora.cli",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(WORKERS),
+    ]
+    process = subprocess.Popen(
+        cmd, env=env, cwd=ROOT, stdout=log_path.open("wb"), stderr=subprocess.STDOUT
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"server exited:\n{log_path.read_text()}")
+        try:
+            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                return process, base
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    process.terminate()
+    raise SystemExit(f"server did not start:\n{log_path.read_text()}")
+
+
+def open_accounts(base: str, admin_key: str) -> None:
+    auth = {"Authorization": f"Bearer {admin_key}"}
+    with httpx.Client(base_url=base, headers=auth, timeout=30) as client:
+        client.post(
+            "/v1/accounts", json={"id": "world:bench", "asset": "USD", "allow_negative": True}
+        ).raise_for_status()
+        for i in range(ACCOUNTS):
+            client.post(
+                "/v1/accounts", json={"id": f"user:b{i}:usd", "asset": "USD"}
+            ).raise_for_status()
+
+
+def journal_size(db_url: str) -> int:
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        count = int(conn.execute(text("SELECT count(*) FROM entries")).scalar_one())
+    engine.dispose()
+    return count
+
+
+def run_wrk(base: str, admin_key: str, mode: str, seconds: int, db_url: str) -> Result:
+    before = journal_size(db_url)
+    nonce = f"{mode}-{secrets.token_hex(4)}"
+    cmd = [
+        "wrk",
+        "-t",
+        str(WRK_THREADS),
+        "-c",
+        str(CONNECTIONS),
+        "-d",
+        f"{seconds}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(LUA),
+        base,
+        "--",
+        mode,
+        nonce,
+        str(ACCOUNTS),
+        admin_key,
+        str(BATCH_SIZE),
+    ]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    line = next(x for x in done.stdout.splitlines() if x.startswith("WRK_JSON "))
+    stats = json.loads(line.removeprefix("WRK_JSON "))
+    entries = journal_size(db_url) - before
+    return Result(
+        mode=f"{mode} ({1 if mode == 'single' else BATCH_SIZE}/request)",
+        requests=stats["requests"],
+        entries=entries,
+        seconds=stats["duration_us"] / 1e6,
+        p50_ms=stats["p50_us"] / 1e3,
+        p99_ms=stats["p99_us"] / 1e3,
+        errors=stats["status_errors"] + stats["socket_errors"],
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--url", default=os.environ.get("AZORA_TEST_PG_URL", DEFAULT_PG))
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit(
+            "wrk is not installed: `apt-get install -y wrk` (Debian/Ubuntu) or "
+            "`brew install wrk` (macOS), then run this again"
+        )
+    db_url = fresh_database(args.url)
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        sync = conn.execute(text("SHOW synchronous_commit")).scalar_one()
+        fsync = conn.execute(text("SHOW fsync")).scalar_one()
+    engine.dispose()
+    admin_key = "bench-" + secrets.token_urlsafe(24)
+    log_path = Path(os.environ.get("TMPDIR", "/tmp")) / "azora-api-bench-server.log"
+    process, base = start_server(db_url, admin_key, log_path)
+    try:
+        open_accounts(base, admin_key)
+        run_wrk(base, admin_key, "single", 3, db_url)  # warm-up: connections, caches
+        results = [
+            run_wrk(base, admin_key, mode, args.seconds, db_url) for mode in ("single", "batch")
+        ]
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    print(
+        f"\nAPI throughput: {WORKERS} uvicorn workers (uvloop, httptools), wrk {CONNECTIONS} "
+        f"connections, {args.seconds}s per mode, PostgreSQL synchronous_commit={sync} "
+        f"fsync={fsync}, {os.cpu_count()} CPUs shared by server, database and wrk\n"
+    )
+    print("| mode                   | requests/s |  entries/s |  p50 ms  |  p99 ms  | errors |")
+    print("|------------------------|-----------:|-----------:|---------:|---------:|-------:|")
+    for result in results:
+        print(result.row())
+    print("\ntargets: single >= 1,500 entries/s with p99 <= 100 ms; batch >= 8,000 entries/s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""The app in-process (Starlette's TestClient) over a fresh, migrated PostgreSQL database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pytest
+
+from api.app import create_app
+from api.config import ApiSettings
+from azora.settings import Settings
+
+if TYPE_CHECKING:
+    # Imported where used: its import-time deprecation warning is filtered by then.
+    from fastapi.testclient import TestClient
+
+ADMIN_KEY = "test-admin-key-0123456789abcdef"
+JWT_SECRET = "test-jwt-secret-" * 4
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("filterwarnings", "ignore:Using `httpx` with `starlette.testclient`")
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+ADMIN = bearer(ADMIN_KEY)
+
+
+@dataclass
+class Api:
+    """A client plus the credentials and accounts every test starts from."""
+
+    client: TestClient
+    reader: str  # ledger:read key
+    writer: str  # entries:write key
+    alice: str  # user token of user "alice"
+    bob: str  # user token of user "bob"
+
+    def key(self, *scopes: str) -> tuple[str, str]:
+        made = self.client.post("/v1/admin/api-keys", json={"scopes": list(scopes)}, headers=ADMIN)
+        assert made.status_code == 201, made.text
+        return made.json()["id"], made.json()["key"]
+
+    def token(self, user_id: str) -> str:
+        made = self.client.post("/v1/admin/tokens", json={"user_id": user_id}, headers=ADMIN)
+        assert made.status_code == 201, made.text
+        token: str = made.json()["token"]
+        return token
+
+    def open(self, account_id: str, asset: str = "USD", allow_negative: bool = False) -> None:
+        body = {"id": account_id, "asset": asset, "allow_negative": allow_negative}
+        made = self.client.post("/v1/accounts", json=body, headers=ADMIN)
+        assert made.status_code in (200, 201), made.text
+
+    def move(
+        self, source: str, destination: str, amount: str, key: str, *, pending: bool = False
+    ) -> dict[str, object]:
+        body = {
+            "kind": "transfer",
+            "postings": [
+                {"source": source, "destination": destination, "asset": "USD", "amount": amount}
+            ],
+            "pending": pending,
+        }
+        made = self.client.post("/v1/entries", json=body, headers={**ADMIN, "Idempotency-Key": key})
+        assert made.status_code == 201, made.text
+        entry: dict[str, object] = made.json()
+        return entry
+
+
+def make_client(database_url: str, **api: object) -> TestClient:
+    from fastapi.testclient import TestClient
+
+    settings = Settings(database_url=database_url, admin_api_key=ADMIN_KEY, jwt_secret=JWT_SECRET)
+    api_settings = ApiSettings(key_cache_ttl_s=0, **api)  # type: ignore[arg-type]
+    return TestClient(create_app(settings, api_settings=api_settings))
+
+
+@pytest.fixture
+def api(pg_url: str) -> Iterator[Api]:
+    """Accounts world:card (may go negative), user:alice:usd (100.00), user:bob:usd."""
+    with make_client(pg_url) as client:
+        made = Api(client, "", "", "", "")
+        made.reader = made.key("ledger:read")[1]
+        made.writer = made.key("entries:write")[1]
+        made.alice, made.bob = made.token("alice"), made.token("bob")
+        made.open("world:card", allow_negative=True)
+        made.open("user:alice:usd")
+        made.open("user:bob:usd")
+        made.move("world:card", "user:alice:usd", "100", "seed-alice")
+        yield made
