@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.config import ApiSettings
@@ -15,10 +17,11 @@ from api.deps import ApiContext
 from api.errors import install_problem_handlers
 from api.keystore import KeyStore
 from api.limits import BodySizeLimit, RateLimiter
-from api.routers import accounts, admin, entries, ops
+from api.routers import accounts, admin, entries, ops, proofs
 from api.security import ephemeral_jwt_secret
 from azora.settings import Settings
 from ledger import Ledger
+from ledger.proofs import Proofs
 from ledger.store.engine import make_engine
 
 log = logging.getLogger("azora.api")
@@ -39,6 +42,7 @@ TAGS = [
     {"name": "accounts", "description": "Accounts, balances and history."},
     {"name": "entries", "description": "Entries, batches and holds (two-phase)."},
     {"name": "admin", "description": "API keys and user tokens (admin scope)."},
+    {"name": "proofs", "description": "Anchors and Merkle proofs for auditors."},
     {"name": "operations", "description": "Health and readiness (public)."},
 ]
 
@@ -75,6 +79,41 @@ def _bootstrap_admin_key(keys: KeyStore, settings: Settings) -> None:
         )
 
 
+def _start_anchoring(
+    engine: Engine, settings: Settings, stop: threading.Event
+) -> threading.Thread | None:
+    """The anchoring worker, beside the API on its own schedule (never inside a request).
+
+    Every worker process runs one; the leader lock lets one anchor per round. It waits for
+    the chain (and the token `azora serve` deployed) with bounded backoff.
+    """
+    if not settings.anchoring:
+        return None
+
+    def run() -> None:
+        from chain.anchoring import AnchorSettings, AnchorWorker
+        from chain.runtime import ChainConfig, open_token
+
+        config = ChainConfig(settings.chain_rpc_url, settings.token_address, settings.data_dir)
+        delay_s = 1.0
+        while not stop.is_set():
+            try:
+                token = open_token(engine, config, deploy_if_missing=False)
+                worker = AnchorWorker(
+                    engine, token, AnchorSettings(interval_s=settings.anchor_interval_s)
+                )
+            except Exception as error:
+                log.warning("anchoring waits for the chain (retry in %.0fs): %s", delay_s, error)
+                stop.wait(delay_s)
+                delay_s = min(60.0, delay_s * 2)
+                continue
+            worker.run_forever(stop)
+
+    thread = threading.Thread(target=run, name="azora-anchoring", daemon=True)
+    thread.start()
+    return thread
+
+
 def create_app(
     settings: Settings | None = None, *, api_settings: ApiSettings | None = None
 ) -> FastAPI:
@@ -92,10 +131,16 @@ def create_app(
         api_settings=api_settings,
     )
 
+    stop_anchoring = threading.Event()
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         _bootstrap_admin_key(keys, settings)
+        anchoring = _start_anchoring(engine, settings, stop_anchoring)
         yield
+        stop_anchoring.set()
+        if anchoring is not None:
+            anchoring.join(timeout=10)
         book.close()
         engine.dispose()
 
@@ -109,8 +154,9 @@ def create_app(
     app.state.settings = settings
     app.state.ledger = book
     app.state.api = context
+    app.state.proofs = Proofs(engine, contract=settings.token_address)
     app.add_middleware(BodySizeLimit, max_bytes=api_settings.max_body_bytes)
     install_problem_handlers(app)
-    for module in (ops, accounts, entries, admin):
+    for module in (ops, accounts, entries, admin, proofs):
         app.include_router(module.router)
     return app

@@ -41,6 +41,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "hold-not-pending": 409,
     "not-reversible": 409,
     "limit-exceeded": 409,
+    "not-anchored": 409,
     "not-found": 404,
     "unavailable": 503,
     # HTTP layer
@@ -71,6 +72,7 @@ TITLES: dict[str, str] = {
     "hold-not-pending": "The hold is no longer pending",
     "not-reversible": "The entry cannot be reversed",
     "limit-exceeded": "A limit would be exceeded",
+    "not-anchored": "The entry is not anchored yet",
     "not-found": "Not found",
     "unavailable": "The ledger is unavailable",
     "bad-request": "Bad request",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 import click
 from sqlalchemy import text
@@ -14,6 +14,9 @@ from ledger.store.engine import make_engine
 
 if TYPE_CHECKING:
     from api.keystore import KeyStore
+    from chain.audit import AuditResult
+    from chain.runtime import ChainConfig
+    from chain.token import AzoraToken
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -131,6 +134,8 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
             "secret and stop working when the server restarts",
             err=True,
         )
+    if settings.anchoring and not settings.token_address:
+        _prepare_chain(settings)
     uvicorn.run(
         "api.app:create_app",
         factory=True,
@@ -230,6 +235,161 @@ def tokens_issue(user_id: str, ttl_s: int | None) -> None:
         raise click.BadParameter(str(error), param_hint="--user") from None
     click.echo(f"token for user {user_id}, expires {expires:%Y-%m-%dT%H:%M:%SZ}", err=True)
     click.echo(token)
+
+
+# --- chain: deploy, anchor, audit ------------------------------------------------------
+
+
+def _chain_config(settings: Settings) -> ChainConfig:
+    from chain.runtime import ChainConfig
+
+    return ChainConfig(settings.chain_rpc_url, settings.token_address, settings.data_dir)
+
+
+def _prepare_chain(settings: Settings) -> None:
+    """Before the workers start: a local node if needed, the token deployed or found.
+
+    Done once here, not in each worker, so two workers never deploy twice; the address
+    reaches them through AZORA_TOKEN_ADDRESS. A chain that cannot be reached is reported
+    and the API serves anyway (anchoring retries in the background).
+    """
+    from chain.errors import ChainError
+    from chain.runtime import ensure_local_node, open_token
+
+    config = _chain_config(settings)
+    try:
+        started = ensure_local_node(config)
+        if started is not None:
+            click.echo(f"started a local anvil (pid {started}) at {config.rpc_url}", err=True)
+        token = open_token(make_engine(settings.database_url), config)
+    except ChainError as error:
+        click.echo(f"warning: chain unavailable, anchoring will retry: {error}", err=True)
+        return
+    os.environ["AZORA_TOKEN_ADDRESS"] = token.address
+    click.echo(f"AzoraToken at {token.address} on {config.rpc_url}", err=True)
+
+
+@main.command()
+@click.option("--rpc", default=None, help="Default: AZORA_CHAIN_RPC_URL.")
+def deploy(rpc: str | None) -> None:
+    """Deploy AzoraToken (or find the one recorded for this chain) and print its address."""
+    from chain.runtime import ensure_local_node, open_token
+
+    settings = Settings()
+    if rpc:
+        settings = settings.model_copy(update={"chain_rpc_url": rpc})
+    config = _chain_config(settings)
+    ensure_local_node(config)
+    token = open_token(make_engine(settings.database_url), config)
+    click.echo(token.address)
+
+
+@main.command()
+@click.option("--once", "mode", flag_value="once", default=True, help="One round (default).")
+@click.option("--loop", "mode", flag_value="loop", help="Rounds until interrupted.")
+@click.option("--force", is_flag=True, help="Anchor new leaves now, interval or not.")
+def anchor(mode: str, force: bool) -> None:
+    """Anchor the token log's root on chain (the same worker `azora serve` runs)."""
+    import threading
+
+    from chain.anchoring import AnchorSettings, AnchorWorker
+    from chain.runtime import open_token
+
+    settings = Settings()
+    engine = make_engine(settings.database_url)
+    token = open_token(engine, _chain_config(settings), deploy_if_missing=False)
+    worker = AnchorWorker(engine, token, AnchorSettings(interval_s=settings.anchor_interval_s))
+    if mode == "loop":
+        click.echo(f"anchoring every {settings.anchor_interval_s:g}s; Ctrl-C to stop", err=True)
+        stop = threading.Event()
+        try:
+            worker.run_forever(stop)
+        except KeyboardInterrupt:
+            stop.set()
+        return
+    result = worker.run_once(force=force)
+    size = "" if result.tree_size is None else f" tree size {result.tree_size}"
+    click.echo(f"anchor: {result.action}{size} {result.detail}".rstrip())
+
+
+@main.group()
+def audit() -> None:
+    """Verify the token history with nothing but proofs and the chain."""
+
+
+def _verdict(result: AuditResult, as_json: bool) -> None:
+    import json as json_module
+
+    if as_json:
+        click.echo(json_module.dumps(result.as_json(), indent=2))
+    else:
+        click.echo(f"{result.verdict.name}: {result.reason}")
+    sys.exit(int(result.verdict))
+
+
+def _read_token(rpc: str, contract: str) -> AzoraToken:
+    from chain.connect import connect
+    from chain.token import AzoraToken
+
+    return AzoraToken.at(connect(rpc), contract)
+
+
+@audit.command("entry")
+@click.argument("proof_file", type=click.File("r"))
+@click.option("--rpc", required=True, help="JSON-RPC endpoint of the chain.")
+@click.option("--contract", default=None, help="Default: the proof's anchor.contract.")
+@click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
+def audit_entry(proof_file: TextIO, rpc: str, contract: str | None, as_json: bool) -> None:
+    """Check a proof from GET /v1/proofs/entries/{id} against the root on chain.
+
+    Exit 0 valid, 1 invalid (with the reason), 2 could not check.
+    """
+    import json as json_module
+
+    from chain.audit import AuditResult as Result
+    from chain.audit import Verdict
+    from chain.audit import audit_entry as check
+    from chain.errors import ChainError
+
+    try:
+        proof = json_module.load(proof_file)
+        address = contract or proof["anchor"]["contract"]
+        token = _read_token(rpc, address)
+    except (ValueError, KeyError, TypeError) as error:
+        _verdict(Result(Verdict.UNCHECKABLE, f"cannot read the proof: {error}"), as_json)
+        return
+    except ChainError as error:
+        _verdict(Result(Verdict.UNCHECKABLE, f"cannot read the contract: {error}"), as_json)
+        return
+    _verdict(check(proof, token), as_json)
+
+
+@audit.command("log")
+@click.option("--api", "api_url", required=True, help="Base URL of the Azora API.")
+@click.option("--rpc", required=True, help="JSON-RPC endpoint of the chain.")
+@click.option("--contract", required=True, help="AzoraToken address.")
+@click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
+def audit_log(api_url: str, rpc: str, contract: str, as_json: bool) -> None:
+    """Check every consecutive pair of on-chain anchors with consistency proofs.
+
+    Exit 0 valid, 1 invalid (with the reason), 2 could not check.
+    """
+    from chain.audit import AuditResult as Result
+    from chain.audit import Verdict, api_consistency_fetcher
+    from chain.audit import audit_log as check
+    from chain.errors import ChainError
+
+    try:
+        token = _read_token(rpc, contract)
+    except (ChainError, ValueError) as error:
+        _verdict(Result(Verdict.UNCHECKABLE, f"cannot read the contract: {error}"), as_json)
+        return
+
+    def progress(done: int, total: int) -> None:
+        if not as_json:
+            click.echo(f"  checked {done}/{total} anchor pairs", err=True)
+
+    _verdict(check(token, api_consistency_fetcher(api_url), progress), as_json)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DATA_DIR = Path(".azora")
-DEV_ANCHOR_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"  # anvil #0
 
 
 class Environment(StrEnum):
@@ -28,8 +27,13 @@ class Settings(BaseSettings):
     database_url: str = f"sqlite:///{DATA_DIR}/ledger.db"
     chain_rpc_url: str = "http://127.0.0.1:8545"
     token_address: str | None = None
+    # Read by chain.keys.load_account (a 0x key or a key file); declared here so production
+    # can refuse to start without it.
     anchor_private_key: str | None = Field(default=None, repr=False)
     anchor_interval_s: float = Field(default=60.0, gt=0)
+    # "off": no local chain is started, no token deployed, no anchoring worker runs
+    # (the ledger API alone; proofs answer not-anchored).
+    anchoring: bool = True
     admin_api_key: str | None = Field(default=None, repr=False)
     jwt_secret: str | None = Field(default=None, repr=False)
     host: str = "127.0.0.1"
@@ -57,13 +61,3 @@ class Settings(BaseSettings):
                     "AZORA_ENV=production needs AZORA_DATABASE_URL to name PostgreSQL"
                 )
         return self
-
-    def anchor_key(self) -> str:
-        """The anchoring key: the variable's value, or the file it names, or the dev key."""
-        value = self.anchor_private_key
-        if not value:
-            return DEV_ANCHOR_KEY
-        path = Path(value)
-        if not value.startswith("0x") and path.is_file():
-            return path.read_text().strip()
-        return value

@@ -41,6 +41,15 @@ class TxSettings:
 
 
 @dataclass(frozen=True)
+class SignedTx:
+    """A signed transaction not necessarily sent yet."""
+
+    nonce: int
+    raw: bytes
+    tx_hash: str
+
+
+@dataclass(frozen=True)
 class TxResult:
     """A mined, confirmed, successful transaction."""
 
@@ -94,35 +103,69 @@ class TransactionSender:
         Returns the transaction hash as 0x-hex. The transaction is in the node's pool, not
         necessarily mined: call :meth:`wait` for that.
         """
-        assert 21_000 <= gas_limit <= 30_000_000, f"gas_limit={gas_limit} out of bounds"
         with self._lock:
-            pending = int(
-                self._rpc(
-                    "eth_getTransactionCount",
-                    lambda: self.w3.eth.get_transaction_count(self.account.address, "pending"),
-                )
-            )
-            nonce = max(pending, self._next_nonce or 0)
-            full: dict[str, Any] = {
-                **dict(tx),
-                "from": self.account.address,
-                "nonce": nonce,
-                "gas": gas_limit,
-                "chainId": self.chain_id(),
-                "type": 2,
-                **self._fees(),
-            }
-            signed = self.account.sign_transaction(full)
-            tx_hash = "0x" + bytes(signed.hash).hex()
+            signed = self._sign_locked(tx, gas_limit)
             try:
-                self._send_raw(bytes(signed.raw_transaction), tx_hash)
+                self._send_raw(signed.raw, signed.tx_hash)
             except BaseException:
                 self._next_nonce = None  # resync from the node next time
                 raise
-            self._next_nonce = nonce + 1
-            return tx_hash
+            return signed.tx_hash
 
-    def _send_raw(self, raw: bytes, tx_hash: str) -> None:
+    def sign(self, tx: TxParams, gas_limit: int) -> SignedTx:
+        """Numbers and signs ``tx`` without sending it, so a caller can record it first.
+
+        The nonce is reserved in this process; :meth:`broadcast` sends the bytes (again and
+        again if need be: a resend of the same bytes is the same transaction).
+        """
+        with self._lock:
+            return self._sign_locked(tx, gas_limit)
+
+    def broadcast(self, signed: SignedTx) -> None:
+        """Sends signed bytes; a node that already holds them counts as success."""
+        try:
+            self._send_raw(signed.raw, signed.tx_hash, already_known_ok=True)
+        except BaseException:
+            with self._lock:
+                self._next_nonce = None
+            raise
+
+    def _sign_locked(self, tx: TxParams, gas_limit: int) -> SignedTx:
+        assert 21_000 <= gas_limit <= 30_000_000, f"gas_limit={gas_limit} out of bounds"
+        pending = int(
+            self._rpc(
+                "eth_getTransactionCount",
+                lambda: self.w3.eth.get_transaction_count(self.account.address, "pending"),
+            )
+        )
+        nonce = max(pending, self._next_nonce or 0)
+        full: dict[str, Any] = {
+            **dict(tx),
+            "from": self.account.address,
+            "nonce": nonce,
+            "gas": gas_limit,
+            "chainId": self.chain_id(),
+            "type": 2,
+            **self._fees(),
+        }
+        signed = self.account.sign_transaction(full)
+        self._next_nonce = nonce + 1
+        return SignedTx(nonce, bytes(signed.raw_transaction), "0x" + bytes(signed.hash).hex())
+
+    def confirmed_nonce(self) -> int:
+        """How many of this account's transactions are mined (the next unmined nonce)."""
+        return int(
+            self._rpc(
+                "eth_getTransactionCount",
+                lambda: self.w3.eth.get_transaction_count(self.account.address, "latest"),
+            )
+        )
+
+    def receipt(self, tx_hash: str) -> TxReceipt | None:
+        """The receipt of ``tx_hash`` if mined, else None (no waiting)."""
+        return self._receipt_or_none(tx_hash)
+
+    def _send_raw(self, raw: bytes, tx_hash: str, *, already_known_ok: bool = False) -> None:
         first = True
 
         def attempt() -> None:
@@ -132,7 +175,8 @@ class TransactionSender:
                 self.w3.eth.send_raw_transaction(raw)
             except Web3RPCError as e:
                 # A retry after a lost reply finds the node already holding our transaction.
-                if retrying and any(m in str(e).lower() for m in _ALREADY_KNOWN):
+                known = any(m in str(e).lower() for m in _ALREADY_KNOWN)
+                if known and (retrying or already_known_ok):
                     return
                 raise ChainError(f"node refused transaction {tx_hash}: {e}") from e
 

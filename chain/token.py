@@ -24,7 +24,7 @@ from chain.artifact import ContractArtifact, load_artifact
 from chain.errors import ChainError, ContractNotDeployed, TransactionReverted
 from chain.retry import call_with_retry
 from chain.revert import REJECTED_ERRORS, REVERT_ERRORS, error_selectors, to_reverted
-from chain.sender import TransactionSender, TxResult, TxSettings
+from chain.sender import SignedTx, TransactionSender, TxResult, TxSettings
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -183,6 +183,15 @@ class AzoraToken:
     def send(self, fn_name: str, *args: Any, simulate: bool = True) -> str:
         """Sends ``fn_name(*args)`` with its fixed gas limit; returns the tx hash, unmined."""
         sender = self._require_sender()
+        return sender.send(self._prepare(fn_name, args, simulate), GAS_LIMITS[fn_name])
+
+    def sign(self, fn_name: str, *args: Any, simulate: bool = True) -> SignedTx:
+        """Signs ``fn_name(*args)`` without sending it (see TransactionSender.sign)."""
+        sender = self._require_sender()
+        return sender.sign(self._prepare(fn_name, args, simulate), GAS_LIMITS[fn_name])
+
+    def _prepare(self, fn_name: str, args: tuple[Any, ...], simulate: bool) -> TxParams:
+        sender = self._require_sender()
         fn = self.contract.functions[fn_name](*args)
         if simulate:
             try:
@@ -193,7 +202,7 @@ class AzoraToken:
                 raise ChainError(f"{fn_name} rejected by the node: {e}") from e
         data = self.contract.encode_abi(fn_name, args=list(args))
         tx: TxParams = {"to": self.address, "data": data, "value": Wei(0)}
-        return sender.send(tx, GAS_LIMITS[fn_name])
+        return tx
 
     def wait(self, tx_hash: str, what: str = "transaction") -> TxResult:
         """Waits for ``tx_hash`` to confirm; raises TransactionReverted if it failed."""
@@ -277,6 +286,12 @@ class AzoraToken:
         if not 1 <= tree_size <= UINT64_MAX:
             raise ValueError(f"tree_size={tree_size} outside [1, 2**64)")
         return self.send("anchor", tree_size, _as_bytes32(root, "root"))
+
+    def sign_anchor(self, tree_size: int, root: bytes) -> SignedTx:
+        """Signs ``anchor(tree_size, root)`` (simulated first) without sending it."""
+        if not 1 <= tree_size <= UINT64_MAX:
+            raise ValueError(f"tree_size={tree_size} outside [1, 2**64)")
+        return self.sign("anchor", tree_size, _as_bytes32(root, "root"))
 
     def anchor(self, tree_size: int, root: bytes) -> TxResult:
         """Anchors a tree head and waits for confirmation; the signer needs ANCHOR_ROLE.

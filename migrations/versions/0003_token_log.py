@@ -1,7 +1,7 @@
 """Token log: one leaf per journal event that moves AZR, and the Merkle tree's perfect nodes.
 
 Revision ID: 0003_token_log
-Revises: 0001_ledger_core
+Revises: 0002_api_auth
 Create Date: 2026-11-29
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from ledger.store.ddl import append_only_sql, drop_append_only_sql
 
 revision: str = "0003_token_log"
-down_revision: str | Sequence[str] | None = "0001_ledger_core"
+down_revision: str | Sequence[str] | None = "0002_api_auth"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -74,6 +74,7 @@ def start_server(database_url: str, log_path: Path, **env_extra: str) -> LiveSer
         "AZORA_DATABASE_URL": database_url,
         "AZORA_JWT_SECRET": JWT_SECRET,
         "AZORA_KEY_CACHE_TTL_S": "0",
+        "AZORA_ANCHORING": "off",  # these tests are about the ledger API, not the chain
         "PYTHONUNBUFFERED": "1",
         **env_extra,
     }
