@@ -151,24 +151,26 @@ class TokenLog:
 
     def root(self, size: int) -> bytes:
         """Root of the first ``size`` leaves. Precondition: ``0 <= size <= self.size()``."""
-        self._check_size(size)
         with self.engine.connect() as conn:
+            _check_size(conn, size)
             known = _fetch_nodes(conn, range_nodes(0, size))
         return root_at(size, lambda level, index: known[NodeId(level, index)])
 
     def inclusion_proof(self, leaf_index: int, size: int) -> list[bytes]:
-        self._check_size(size)
+        """One connection, two short queries: the log's size, then the O(log n) nodes."""
         plan = inclusion_plan(leaf_index, size)
         with self.engine.connect() as conn:
+            _check_size(conn, size)
             return plan.assemble(_fetch_nodes(conn, plan.node_ids))
 
     def consistency_proof(self, old_size: int, new_size: int) -> list[bytes]:
-        self._check_size(new_size)
         plan = consistency_plan(old_size, new_size)
         with self.engine.connect() as conn:
+            _check_size(conn, new_size)
             return plan.assemble(_fetch_nodes(conn, plan.node_ids))
 
-    def _check_size(self, size: int) -> None:
-        current = self.size()
-        if not 0 <= size <= current:
-            raise ValueError(f"tree size {size} is outside the log's 0..{current}")
+
+def _check_size(conn: Connection, size: int) -> None:
+    current = _size(conn)
+    if not 0 <= size <= current:
+        raise ValueError(f"tree size {size} is outside the log's 0..{current}")
