@@ -1,14 +1,19 @@
-"""Operations: liveness and readiness, public without credentials."""
+"""Operations: liveness, readiness and metrics, public without credentials."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from fastapi.responses import JSONResponse
-from sqlalchemy import text
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+from sqlalchemy import func, select, text
 
 from api.deps import LedgerDep
+from chain.localnode import rpc_chain_id
+from ledger.store.tables import anchors, journal_head
+from ledger.tokenlog import TokenLog
 
 router = APIRouter(tags=["operations"])
+
+CHAIN_PROBE_TIMEOUT_S = 0.5
 
 
 @router.get("/healthz")
@@ -17,14 +22,54 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", responses={503: {"description": "The database does not answer"}})
-def readyz(book: LedgerDep) -> JSONResponse:
-    """Readiness: the database answers."""
+@router.get(
+    "/readyz", responses={503: {"description": "The database or the chain does not answer"}}
+)
+def readyz(request: Request, book: LedgerDep) -> JSONResponse:
+    """Readiness: the database answers, and the chain does when anchoring is on."""
+    body = {"status": "ok", "database": "ok", "chain": "disabled"}
     try:
         with book.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except Exception as error:
-        return JSONResponse(
-            {"status": "unavailable", "database": type(error).__name__}, status_code=503
+        body.update(status="unavailable", database=type(error).__name__)
+    settings = request.app.state.settings
+    if settings.anchoring:
+        chain_id = rpc_chain_id(settings.chain_rpc_url, timeout_s=CHAIN_PROBE_TIMEOUT_S)
+        body["chain"] = "unreachable" if chain_id is None else f"ok (chain id {chain_id})"
+        if chain_id is None:
+            body["status"] = "unavailable"
+    return JSONResponse(body, status_code=200 if body["status"] == "ok" else 503)
+
+
+@router.get("/metrics", response_class=PlainTextResponse)
+def metrics(book: LedgerDep) -> PlainTextResponse:
+    """Prometheus text format: journal head, token log size, anchors by status."""
+    with book.engine.connect() as conn:
+        head = conn.execute(select(journal_head.c.seq)).scalar() or 0
+        by_status: dict[str, int] = dict(
+            conn.execute(select(anchors.c.status, func.count()).group_by(anchors.c.status)).all()
         )
-    return JSONResponse({"status": "ok", "database": "ok"})
+        anchored = conn.execute(
+            select(func.max(anchors.c.tree_size)).where(anchors.c.status == "confirmed")
+        ).scalar()
+    log_size = TokenLog(book.engine).size()
+    lines = [
+        "# HELP azora_journal_seq Sequence number of the last journal entry.",
+        "# TYPE azora_journal_seq gauge",
+        f"azora_journal_seq {head}",
+        "# HELP azora_token_log_size Leaves in the token log.",
+        "# TYPE azora_token_log_size gauge",
+        f"azora_token_log_size {log_size}",
+        "# HELP azora_anchored_tree_size Tree size of the latest confirmed anchor.",
+        "# TYPE azora_anchored_tree_size gauge",
+        f"azora_anchored_tree_size {anchored or 0}",
+        "# HELP azora_unanchored_leaves Leaves not yet under a confirmed anchor.",
+        "# TYPE azora_unanchored_leaves gauge",
+        f"azora_unanchored_leaves {log_size - (anchored or 0)}",
+        "# HELP azora_anchor_attempts Anchor attempts by status.",
+        "# TYPE azora_anchor_attempts gauge",
+    ]
+    for status in ("signed", "submitted", "confirmed", "dropped", "failed"):
+        lines.append(f'azora_anchor_attempts{{status="{status}"}} {by_status.get(status, 0)}')
+    return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")

@@ -76,7 +76,12 @@ class Api:
 def make_client(database_url: str, **api: object) -> TestClient:
     from fastapi.testclient import TestClient
 
-    settings = Settings(database_url=database_url, admin_api_key=ADMIN_KEY, jwt_secret=JWT_SECRET)
+    settings = Settings(
+        database_url=database_url,
+        admin_api_key=ADMIN_KEY,
+        jwt_secret=JWT_SECRET,
+        anchoring=False,
+    )
     api_settings = ApiSettings(key_cache_ttl_s=0, **api)  # type: ignore[arg-type]
     return TestClient(create_app(settings, api_settings=api_settings))
 

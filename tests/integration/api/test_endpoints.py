@@ -270,3 +270,15 @@ def test_health_and_docs_are_public(api: Api) -> None:
     ):
         assert path in spec["paths"], path
     assert "bearer" in str(spec["components"]["securitySchemes"]).lower()
+
+
+def test_metrics_are_public_prometheus_text(api: Api) -> None:
+    response = api.client.get("/metrics", headers={"Authorization": ""})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    names = {
+        line.split(" ")[0].split("{")[0]
+        for line in response.text.splitlines()
+        if line and not line.startswith("#")
+    }
+    assert {"azora_journal_seq", "azora_token_log_size", "azora_anchored_tree_size"} <= names
