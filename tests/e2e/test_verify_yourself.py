@@ -7,7 +7,7 @@ import os
 import re
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import httpx
@@ -45,7 +45,7 @@ def anchored_server(
 
 
 def _post(
-    client: httpx.Client, path: str, body: dict[str, object], key: str | None = None
+    client: httpx.Client, path: str, body: Mapping[str, object], key: str | None = None
 ) -> httpx.Response:
     headers = {"Idempotency-Key": key} if key else {}
     return client.post(path, json=body, headers=headers)
