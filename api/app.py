@@ -17,7 +17,7 @@ from api.deps import ApiContext
 from api.errors import install_problem_handlers
 from api.keystore import KeyStore
 from api.limits import BodySizeLimit, RateLimiter
-from api.routers import accounts, admin, entries, ops, proofs
+from api.routers import accounts, admin, entries, ops, proofs, rewards
 from api.security import ephemeral_jwt_secret
 from azora.settings import Settings
 from ledger import Ledger
@@ -157,6 +157,6 @@ def create_app(
     app.state.proofs = Proofs(engine, contract=settings.token_address)
     app.add_middleware(BodySizeLimit, max_bytes=api_settings.max_body_bytes)
     install_problem_handlers(app)
-    for module in (ops, accounts, entries, admin, proofs):
+    for module in (ops, accounts, entries, admin, proofs, rewards):
         app.include_router(module.router)
     return app

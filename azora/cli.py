@@ -392,5 +392,14 @@ def audit_log(api_url: str, rpc: str, contract: str, as_json: bool) -> None:
     _verdict(check(token, api_consistency_fetcher(api_url), progress), as_json)
 
 
+def _register_domain_commands() -> None:
+    from monetization.rewards.cli import register as register_rewards
+
+    register_rewards(main)
+
+
+_register_domain_commands()
+
+
 if __name__ == "__main__":
     main()

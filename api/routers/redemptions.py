@@ -1,0 +1,121 @@
+"""``/v1/users/{user_id}/redemptions``: request, follow, cancel; admins fulfil or reject."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, Path, Query, status
+from fastapi.responses import JSONResponse
+
+from api.deps import Admin, IdempotencyKey, Reader, ensure_user_visible
+from api.routers.rewards import REPLAYED_HEADER, RewardsDep, UserPath, ensure_user_readable
+from api.schemas.common import PROTECTED, problems
+from api.schemas.rewards import RedemptionCreate, RedemptionPage, RedemptionPublic, RejectBody
+from monetization.rewards import Rewards
+from monetization.rewards.fulfilment import FULFILLERS
+from monetization.rewards.redemptions import PAGE_MAX
+
+router = APIRouter(prefix="/v1/users/{user_id}/redemptions", tags=["redemptions"],
+                   responses=PROTECTED)  # fmt: skip
+
+RedemptionPath = Annotated[str, Path(max_length=36)]
+
+
+def _process(rewards: Rewards, redemption_id: str) -> None:
+    # After the response: unlocks and withdrawals need no admin. A crash here is finished
+    # by `azora rewards settle`.
+    rewards.redemptions.process(redemption_id)
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=RedemptionPublic,
+    responses=problems(404, 409),
+)
+def request_redemption(
+    *,
+    user_id: UserPath,
+    body: RedemptionCreate,
+    key: IdempotencyKey,
+    rewards: RewardsDep,
+    principal: Reader,
+    background: BackgroundTasks,
+) -> JSONResponse:
+    """Redeem a catalog item: its price is held (a pending entry) until the redemption is
+    fulfilled (posted) or cancelled, rejected, failed or expired (voided). 409
+    `insufficient-funds` / `out-of-stock`; 422 `invalid-redemption` (merchandise needs a
+    `shipping_address`, a withdrawal an `eth_address`). Unlocks and withdrawals are
+    fulfilled right after the answer; merchandise waits for an admin."""
+    ensure_user_visible(principal, user_id)
+    redemption, created = rewards.redemptions.request(
+        user_id,
+        body.item_id,
+        key,
+        shipping_address=body.address(),
+        eth_address=body.eth_address,
+    )
+    if created and FULFILLERS[redemption.item_type].automatic:
+        background.add_task(_process, rewards, redemption.id)
+    headers = None if created else {REPLAYED_HEADER: "true"}
+    payload = RedemptionPublic.build(redemption).model_dump(mode="json")
+    return JSONResponse(payload, status.HTTP_201_CREATED, headers=headers)
+
+
+@router.get("")
+def list_redemptions(
+    user_id: UserPath,
+    rewards: RewardsDep,
+    principal: Reader,
+    limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = 100,
+    cursor: Annotated[str | None, Query(max_length=36)] = None,
+) -> RedemptionPage:
+    """The user's redemptions, newest first, each in its current state."""
+    ensure_user_readable(principal, user_id)
+    found = rewards.redemptions.list_for_user(user_id, before=cursor, limit=limit)
+    more = len(found) == limit and bool(
+        rewards.redemptions.list_for_user(user_id, before=found[-1].id, limit=1)
+    )
+    return RedemptionPage(
+        data=[RedemptionPublic.build(r) for r in found],
+        next_cursor=found[-1].id if more else None,
+    )
+
+
+@router.get("/{redemption_id}", responses=problems(404))
+def get_redemption(
+    user_id: UserPath, redemption_id: RedemptionPath, rewards: RewardsDep, principal: Reader
+) -> RedemptionPublic:
+    ensure_user_readable(principal, user_id)
+    return RedemptionPublic.build(rewards.redemptions.get(user_id, redemption_id))
+
+
+@router.post("/{redemption_id}/cancel", responses=problems(404, 409))
+def cancel_redemption(
+    user_id: UserPath, redemption_id: RedemptionPath, rewards: RewardsDep, principal: Reader
+) -> RedemptionPublic:
+    """Take it back while held: the tokens return. A repeat answers with the state."""
+    ensure_user_visible(principal, user_id)
+    return RedemptionPublic.build(rewards.redemptions.cancel(user_id, redemption_id))
+
+
+@router.post("/{redemption_id}/fulfil", responses=problems(403, 404, 409))
+def fulfil_redemption(
+    user_id: UserPath, redemption_id: RedemptionPath, rewards: RewardsDep, _p: Admin
+) -> RedemptionPublic:
+    """Mark it done (admin; e.g. merchandise shipped): the hold is posted."""
+    rewards.redemptions.get(user_id, redemption_id)
+    return RedemptionPublic.build(rewards.redemptions.fulfil(redemption_id))
+
+
+@router.post("/{redemption_id}/reject", responses=problems(403, 404, 409))
+def reject_redemption(
+    user_id: UserPath,
+    redemption_id: RedemptionPath,
+    body: RejectBody,
+    rewards: RewardsDep,
+    _p: Admin,
+) -> RedemptionPublic:
+    """Refuse it (admin) with a reason: the hold is voided, the tokens return."""
+    rewards.redemptions.get(user_id, redemption_id)
+    return RedemptionPublic.build(rewards.redemptions.reject(redemption_id, body.reason))

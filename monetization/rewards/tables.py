@@ -1,0 +1,168 @@
+"""Table definitions of the rewards domain; the schema itself is ``migrations/0004_rewards``.
+
+None of these is a journal table: token movements live in the ledger. Rules and the catalog
+are admin-edited configuration; redemptions are a workflow whose money side is a ledger
+hold; ``leaderboard_scores`` is a projection of the journal, rebuildable at any time.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Dialect,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+from ledger.store.types import Amount, UTCDateTime
+
+metadata = MetaData()
+
+_SORT_DIGITS = 79
+_NEG_OFFSET = 10**_SORT_DIGITS
+
+
+class SortableAmount(TypeDecorator[int]):
+    """A signed exact integer that the database can ORDER BY.
+
+    PostgreSQL: ``NUMERIC(78,0)``. SQLite has no exact wide type, so it stores text that
+    sorts like the number: ``p`` + 79 digits for >= 0, ``n`` + the 79-digit complement for
+    negatives ('n' < 'p', and a more negative value has a smaller complement).
+    """
+
+    impl = Numeric(78, 0)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(80))
+        return dialect.type_descriptor(Numeric(78, 0))
+
+    def process_bind_param(self, value: int | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if type(value) is not int:
+            raise TypeError(f"scores are ints of smallest units, got {value!r}")
+        if dialect.name != "sqlite":
+            return Decimal(value)
+        return encode_sortable(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> int | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return decode_sortable(value)
+        return int(value)
+
+
+def encode_sortable(value: int) -> str:
+    assert abs(value) < _NEG_OFFSET, value
+    if value >= 0:
+        return "p" + str(value).zfill(_SORT_DIGITS)
+    return "n" + str(_NEG_OFFSET + value).zfill(_SORT_DIGITS)
+
+
+def decode_sortable(text: str) -> int:
+    number = int(text[1:])
+    return number if text[0] == "p" else number - _NEG_OFFSET
+
+
+reward_rules = Table(
+    "reward_rules",
+    metadata,
+    Column("event_type", String(48), primary_key=True),
+    Column("amount", Amount, nullable=False),
+    Column("daily_cap", Amount),
+    Column("active", Boolean, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+reward_catalog = Table(
+    "reward_catalog",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("price", Amount, nullable=False),
+    Column("stock", Integer),
+    Column("active", Boolean, nullable=False),
+    Column("metadata", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+reward_redemptions = Table(
+    "reward_redemptions",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("user_id", String(64), nullable=False),
+    Column("item_id", String(64), nullable=False),
+    Column("item_type", String(32), nullable=False),
+    Column("price", Amount, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("request_key", String(128), nullable=False),
+    Column("hold_key", String(128), nullable=False),
+    Column("hold_entry_id", String(64)),
+    Column("shipping_address", JSON),
+    Column("eth_address", String(42)),
+    Column("tx_hash", String(66)),
+    Column("intent", String(16)),
+    Column("reason", Text),
+    Column("fulfilment", JSON),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)
+
+reward_entitlements = Table(
+    "reward_entitlements",
+    metadata,
+    Column("redemption_id", String(36), primary_key=True),
+    Column("user_id", String(64), nullable=False),
+    Column("item_id", String(64), nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("until", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+class_members = Table(
+    "class_members",
+    metadata,
+    Column("class_id", String(64), primary_key=True),
+    Column("user_id", String(64), primary_key=True),
+    Column("joined_at", UTCDateTime, nullable=False),
+)
+
+friend_requests = Table(
+    "friend_requests",
+    metadata,
+    Column("user_id", String(64), primary_key=True),
+    Column("friend_id", String(64), primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+leaderboard_scores = Table(
+    "leaderboard_scores",
+    metadata,
+    Column("period", String(8), primary_key=True),
+    Column("period_start", String(10), primary_key=True),  # ISO date of the window's first day
+    Column("user_id", String(64), primary_key=True),
+    Column("score", SortableAmount, nullable=False),
+)
+
+leaderboard_checkpoint = Table(
+    "leaderboard_checkpoint",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, nullable=False),
+)
