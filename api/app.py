@@ -114,6 +114,34 @@ def _start_anchoring(
     return thread
 
 
+MAINTENANCE_INTERVAL_S = 5.0
+
+
+def _start_maintenance(book: Ledger, stop: threading.Event) -> threading.Thread:
+    """Beside the API: expire holds past their deadline, settle interrupted redemptions.
+
+    Every worker process runs it; both jobs are idempotent (an expiry or a settlement is
+    recorded once by the journal writer whoever asks first).
+    """
+
+    def run() -> None:
+        from monetization.rewards import Rewards
+        from monetization.rewards.fulfilment import chain_minter_from_settings
+
+        rewards = Rewards(book, minter=chain_minter_from_settings)
+        while not stop.wait(MAINTENANCE_INTERVAL_S):
+            try:
+                while book.expire_due_holds() > 0:
+                    pass
+                rewards.redemptions.settle()
+            except Exception as error:  # keep the loop alive; the next round retries
+                log.warning("maintenance round failed: %s", error)
+
+    thread = threading.Thread(target=run, name="azora-maintenance", daemon=True)
+    thread.start()
+    return thread
+
+
 def create_app(
     settings: Settings | None = None, *, api_settings: ApiSettings | None = None
 ) -> FastAPI:
@@ -137,8 +165,10 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         _bootstrap_admin_key(keys, settings)
         anchoring = _start_anchoring(engine, settings, stop_anchoring)
+        maintenance = _start_maintenance(book, stop_anchoring)
         yield
         stop_anchoring.set()
+        maintenance.join(timeout=10)
         if anchoring is not None:
             anchoring.join(timeout=10)
         book.close()
