@@ -1,7 +1,7 @@
 """Settings of the HTTP layer only: limits and token lifetimes.
 
 They read the same ``AZORA_`` environment as :class:`azora.settings.Settings`; they live
-here until the lead merges them into that one object (see ``api/README.md``).
+here, beside it (the README lists every variable).
 """
 
 from __future__ import annotations

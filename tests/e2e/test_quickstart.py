@@ -14,14 +14,14 @@ from tests.e2e.conftest import ROOT, LiveServer, start_server
 
 pytestmark = pytest.mark.integration
 
-README = ROOT / "api" / "README.md"
+README = ROOT / "README.md"
 _BLOCK = re.compile(r"<!-- quickstart:begin -->\s*```sh\n(.*?)```\s*<!-- quickstart:end -->", re.S)
 
 
 def quickstart_commands() -> list[str]:
     """The tested block's commands, continuation lines joined, comments dropped."""
     match = _BLOCK.search(README.read_text())
-    assert match, "api/README.md lost its quickstart block"
+    assert match, "README.md lost its quickstart block"
     commands: list[str] = []
     pending = ""
     for line in match.group(1).splitlines():
