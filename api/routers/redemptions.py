@@ -62,7 +62,7 @@ def request_redemption(
     return JSONResponse(payload, status.HTTP_201_CREATED, headers=headers)
 
 
-@router.get("")
+@router.get("", responses=problems(404))
 def list_redemptions(
     user_id: UserPath,
     rewards: RewardsDep,
@@ -70,7 +70,8 @@ def list_redemptions(
     limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = 100,
     cursor: Annotated[str | None, Query(max_length=36)] = None,
 ) -> RedemptionPage:
-    """The user's redemptions, newest first, each in its current state."""
+    """The user's redemptions, newest first, each in its current state (404 for a user the
+    caller may not see, or a cursor that names no redemption of theirs)."""
     ensure_user_readable(principal, user_id)
     found = rewards.redemptions.list_for_user(user_id, before=cursor, limit=limit)
     more = len(found) == limit and bool(
