@@ -15,11 +15,18 @@ entries through ``Ledger.post_entries`` in batches of 1,000, then the incrementa
 projector catching up on them (the path API reads take).
 
 Users' activity is skewed (user = floor(N * r^2)), events spread over the last 60 days.
-Each user is in one class of 100 and has 10 mutual friends.
+Each user is in one class of 100 and has 10 mutual friends. Scores are multiples of 5 AZR,
+so large groups of users tie (up to ~15,000 on one score in a week): the worst case for
+the tie-break count inside a bucket.
+
+The caller's rank in ``global`` is a sum over ``leaderboard_buckets`` above the caller's
+bucket plus two narrow counts inside it; ``--explain`` prints EXPLAIN ANALYZE of those
+next to the plain "count every score above mine" it replaced, for a caller at the median.
+The read phase runs ``--read-runs`` times (default 2: other jobs share the machine).
 
 Usage: ``.venv/bin/python bench/leaderboard.py [--users 100000] [--events 5000000]
-[--url URL]`` (default URL: ``$AZORA_TEST_PG_URL`` with the database ``azora_bench_lb``,
-recreated).
+[--url URL] [--check] [--explain]`` (default URL: ``$AZORA_TEST_PG_URL`` with the
+database ``azora_bench_lb``, recreated).
 """
 
 from __future__ import annotations
@@ -36,8 +43,14 @@ from sqlalchemy.engine import make_url
 from azora.db import upgrade
 from ledger import Account, Ledger, NewEntry, Posting
 from ledger.store.engine import make_engine
-from monetization.rewards.leaderboard import Leaderboards, Projector
-from monetization.rewards.model import REWARDS_POOL, Window, user_account
+from monetization.rewards.leaderboard import (
+    BUCKET_DIGITS,
+    Leaderboards,
+    Projector,
+    bucket_bounds,
+    bucket_of,
+)
+from monetization.rewards.model import REWARDS_POOL, Window, user_account, window_start
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 QUERIES = 300
@@ -169,11 +182,106 @@ def ledger_path(url: str, n_events: int, users: int) -> tuple[float, float]:
     return n_events / post_s, n_events / project_s
 
 
-def print_reads(url: str, users: int) -> None:
-    print(f"\n| scope | window | p50 ms | p99 ms |  ({QUERIES} reads each, top 100 + me)")
+def print_reads(url: str, users: int, run: int = 1) -> None:
+    print(
+        f"\nread run {run}: | scope | window | p50 ms | p99 ms |  "
+        f"({QUERIES} reads each, top 100 + me)"
+    )
     print("|---|---|---|---|")
     for scope, window, p50, p99 in measure_reads(url, users):
         print(f"| {scope} | {window} | {p50:.2f} | {p99:.2f} |")
+
+
+def print_buckets(url: str) -> None:
+    """How big the bucket table is, and how many users the narrow counts may visit."""
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT period, count(*) AS windows, max(n) AS buckets, max(top) AS biggest "
+                "FROM (SELECT period, period_start, count(*) AS n, max(users) AS top "
+                "      FROM leaderboard_buckets GROUP BY 1, 2) AS w GROUP BY 1 ORDER BY 1"
+            )
+        ).all()
+        ties = conn.execute(
+            text(
+                "SELECT period, max(c) FROM (SELECT period, period_start, score, count(*) AS c "
+                "FROM leaderboard_scores GROUP BY 1, 2, 3) AS t GROUP BY 1 ORDER BY 1"
+            )
+        ).all()
+    engine.dispose()
+    most_tied: dict[str, int] = {str(period): int(count) for period, count in ties}
+    print(f"\nbuckets ({BUCKET_DIGITS} significant digits):")
+    for r in rows:
+        print(
+            f"  {r.period}: {r.windows} windows, at most {r.buckets} buckets in one, at most "
+            f"{r.biggest} users in one bucket, at most {most_tied[r.period]} users tied on one "
+            f"score"
+        )
+
+
+EXPLAINED = {
+    "before: count every score above mine": (
+        "SELECT count(*) FROM leaderboard_scores WHERE period = :p AND period_start = :s "
+        "AND score > :score"
+    ),
+    "now 1/3: users in the buckets above": (
+        "SELECT coalesce(sum(users), 0) FROM leaderboard_buckets WHERE period = :p "
+        "AND period_start = :s AND bucket > :bucket"
+    ),
+    "now 2/3: higher scores inside my bucket": (
+        "SELECT count(*) FROM leaderboard_scores WHERE period = :p AND period_start = :s "
+        "AND score > :score AND score < :high"
+    ),
+    "now 3/3: tied, smaller user id": (
+        "SELECT count(*) FROM leaderboard_scores WHERE period = :p AND period_start = :s "
+        "AND score > 0 AND score = :score AND user_id < :me"
+    ),
+}
+
+
+def explain_rank(url: str) -> None:
+    """EXPLAIN ANALYZE of the rank queries for the median user of global/all and week."""
+    engine = make_engine(url)
+    now = datetime.now(UTC)
+    with engine.connect() as conn:
+        for window in (Window.ALL, Window.WEEK):
+            start = window_start(window, now).isoformat()
+            n = conn.execute(
+                text(
+                    "SELECT count(*) FROM leaderboard_scores "
+                    "WHERE period = :p AND period_start = :s"
+                ),
+                {"p": window.value, "s": start},
+            ).scalar_one()
+            me, score = conn.execute(
+                text(
+                    "SELECT user_id, score FROM leaderboard_scores WHERE period = :p "
+                    "AND period_start = :s ORDER BY score DESC, user_id OFFSET :o LIMIT 1"
+                ),
+                {"p": window.value, "s": start, "o": n // 2},
+            ).one()
+            bucket = bucket_of(int(score))
+            params = {
+                "p": window.value,
+                "s": start,
+                "score": score,
+                "bucket": bucket,
+                "high": bucket_bounds(bucket)[1],
+                "me": me,
+            }
+            print(f"\nEXPLAIN ANALYZE, global/{window.value}, caller {me} at rank ~{n // 2:,}:")
+            for label, sql in EXPLAINED.items():
+                plan = [
+                    row[0]
+                    for row in conn.execute(text("EXPLAIN (ANALYZE, BUFFERS) " + sql), params)
+                ]
+                nodes = [line.strip() for line in plan if "Scan" in line or "Heap" in line]
+                total = next(line for line in plan if line.startswith("Execution Time"))
+                print(f"  {label}: {total}")
+                for line in nodes:
+                    print(f"      {line}")
+    engine.dispose()
 
 
 def main() -> None:
@@ -184,17 +292,23 @@ def main() -> None:
     parser.add_argument("--check", action="store_true", help="also time check-leaderboards")
     parser.add_argument("--url")
     parser.add_argument("--reads-only", action="store_true", help="reuse a loaded database")
+    parser.add_argument("--read-runs", type=int, default=2, help="times to run the read phase")
+    parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE the rank")
     parser.add_argument("--db-name", default="azora_bench_lb", help="recreated on each run")
     args = parser.parse_args()
     if args.reads_only:
-        print_reads(
+        url = (
             make_url(args.url or os.environ.get("AZORA_TEST_PG_URL") or DEFAULT_URL)
             .set(database=args.db_name)
-            .render_as_string(hide_password=False),
-            args.users,
+            .render_as_string(hide_password=False)
         )
+        if args.explain:
+            explain_rank(url)
+        for run in range(1, args.read_runs + 1):
+            print_reads(url, args.users, run)
         return
     url = database_url(args)
+    begun = time.perf_counter()
     print(f"loading {args.events:,} earn lines for {args.users:,} users ...", flush=True)
     print(f"  generated in {load(url, args.users, args.events):.1f}s")
     engine = make_engine(url)
@@ -207,13 +321,19 @@ def main() -> None:
         print(f"check: {len(problems)} differences in {time.perf_counter() - started:.1f}s")
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE leaderboard_scores"))
+        conn.execute(text("VACUUM ANALYZE leaderboard_buckets"))
     engine.dispose()
-    print_reads(url, args.users)
+    print_buckets(url)
+    if args.explain:
+        explain_rank(url)
+    for run in range(1, args.read_runs + 1):
+        print_reads(url, args.users, run)
     post_rate, project_rate = ledger_path(url, args.ledger_events, 1000)
     print(
         f"\nledger path: {args.ledger_events:,} earn entries via post_entries at "
         f"{post_rate:,.0f}/s; projector catch-up at {project_rate:,.0f} entries/s"
     )
+    print(f"\nwhole run: {time.perf_counter() - begun:.0f}s")
 
 
 if __name__ == "__main__":

@@ -42,6 +42,7 @@ STATUSES = (
     "failed",
     "expired",
 )
+MINT_STATES = ("signed", "submitted", "confirmed", "dropped", "failed")
 
 
 def _in(values: Sequence[str]) -> str:
@@ -99,6 +100,12 @@ def upgrade() -> None:
         sa.Column("shipping_address", sa.JSON),
         sa.Column("eth_address", sa.String(42)),
         sa.Column("tx_hash", sa.String(66)),
+        # A withdrawal's signed mint, stored before it is broadcast (crash-safe settling).
+        sa.Column("mint_state", sa.String(16)),
+        sa.Column("mint_chain_id", sa.BigInteger),
+        sa.Column("mint_signer", sa.String(42)),
+        sa.Column("mint_nonce", sa.BigInteger),
+        sa.Column("mint_raw", sa.LargeBinary),
         sa.Column("intent", sa.String(16)),
         sa.Column("reason", sa.Text),
         sa.Column("fulfilment", sa.JSON),
@@ -108,6 +115,16 @@ def upgrade() -> None:
         sa.UniqueConstraint("user_id", "request_key", name="reward_redemptions_request_once"),
         sa.CheckConstraint(f"status IN ({_in(STATUSES)})", name="reward_redemptions_status"),
         sa.CheckConstraint(f"item_type IN ({_in(ITEM_TYPES)})", name="reward_redemptions_type"),
+        sa.CheckConstraint(
+            f"mint_state IS NULL OR mint_state IN ({_in(MINT_STATES)})",
+            name="reward_redemptions_mint_state",
+        ),
+        # A mint is recorded whole or not at all.
+        sa.CheckConstraint(
+            "(mint_state IS NULL) = (mint_raw IS NULL) AND (mint_raw IS NULL) = (tx_hash IS NULL)"
+            " AND (mint_raw IS NULL) = (mint_nonce IS NULL)",
+            name="reward_redemptions_mint_whole",
+        ),
     )
     op.create_index("reward_redemptions_by_user", "reward_redemptions", ["user_id", "created_at"])
     op.create_index("reward_redemptions_by_status", "reward_redemptions", ["status"])
@@ -143,11 +160,20 @@ def upgrade() -> None:
         sa.Column("user_id", sa.String(64), primary_key=True),
         sa.Column("score", SortableAmount, nullable=False),
     )
-    # Top N is a backward-free index scan; a caller's rank is two index range counts.
+    # Top N is an index scan; inside a caller's bucket, a rank is two narrow range counts.
     op.create_index(
         "leaderboard_scores_rank",
         "leaderboard_scores",
         ["period", "period_start", sa.text("score DESC"), "user_id"],
+    )
+    # Ranked users per score bucket: the rest of a rank is a sum over the buckets above.
+    op.create_table(
+        "leaderboard_buckets",
+        sa.Column("period", sa.String(8), primary_key=True),
+        sa.Column("period_start", sa.String(10), primary_key=True),
+        sa.Column("bucket", sa.Integer, primary_key=True),
+        sa.Column("users", sa.Integer, nullable=False),
+        sa.CheckConstraint("users >= 0", name="leaderboard_buckets_users_nonnegative"),
     )
     checkpoint = op.create_table(
         "leaderboard_checkpoint",
@@ -160,6 +186,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     for table in (
         "leaderboard_checkpoint",
+        "leaderboard_buckets",
         "leaderboard_scores",
         "friend_requests",
         "class_members",

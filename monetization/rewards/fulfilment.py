@@ -8,7 +8,9 @@ fulfiller succeeds, and voids it when the fulfiller fails.
   subscription and marketplace modules read; automatic.
 * merchandise: needs a shipping address; an admin fulfils or rejects it later.
 * on-chain withdrawal: needs an Ethereum address; mints ERC-20 AZR through a
-  :class:`Minter`; the hold is posted only once the mint is confirmed.
+  :class:`Minter`; the hold is posted only once the mint is confirmed. The minter signs
+  without sending, so the workflow can record the signed transaction before it is
+  broadcast, and can later ask what became of it (:meth:`Minter.inspect`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any, Protocol
 
 from sqlalchemy import Connection
@@ -27,6 +30,7 @@ from monetization.rewards.model import (
     CatalogItem,
     ItemType,
     Redemption,
+    SignedMint,
 )
 from monetization.rewards.tables import reward_entitlements
 
@@ -122,12 +126,39 @@ class MintPending(Exception):
     """No confirmation yet (timeout, RPC outage): ask again later, the hold stays."""
 
 
+class MintCheck(StrEnum):
+    """What became of a recorded mint transaction, as the chain says now."""
+
+    MINED = "mined"  # mined, succeeded, as deep as the settings ask
+    SHALLOW = "shallow"  # mined, not deep enough yet: ask again later
+    REVERTED = "reverted"  # mined and failed: nothing minted
+    DROPPED = "dropped"  # not mined, and its nonce is used by a mined transaction: never
+    UNMINED = "unmined"  # not mined, nonce still free: send the same bytes again
+
+
+@dataclass(frozen=True)
+class MintStatus:
+    check: MintCheck
+    detail: str = ""
+
+
 class Minter(Protocol):
-    def send_mint(self, to: str, amount: int) -> str:
-        """Send the mint; its transaction hash. MintFailed if nothing was sent."""
+    def sign_mint(self, to: str, amount: int) -> SignedMint:
+        """Sign the mint (after simulating it) without sending it. MintFailed if it would
+        fail or cannot be signed: nothing was sent."""
+
+    def broadcast(self, signed: SignedMint) -> None:
+        """Send the signed bytes (again: the same bytes are the same transaction).
+        MintPending if the node did not take them."""
+
+    def discard(self, signed: SignedMint) -> None:
+        """``signed`` will never be sent: do not leave a gap in the signer's nonces."""
 
     def wait_mint(self, tx_hash: str) -> MintReceipt:
         """The confirmed mint; MintFailed if it reverted, MintPending if not yet known."""
+
+    def inspect(self, signed: SignedMint) -> MintStatus:
+        """What became of ``signed``, without waiting. MintPending if the chain cannot say."""
 
     def total_supply(self) -> int: ...
 
@@ -175,15 +206,41 @@ class ChainMinter:
     def __init__(self, token: Any) -> None:
         self.token = token
 
-    def send_mint(self, to: str, amount: int) -> str:
+    def sign_mint(self, to: str, amount: int) -> SignedMint:
         from eth_utils.address import to_checksum_address
 
         from chain.errors import ChainError
 
         try:
-            return str(self.token.send("mint", to_checksum_address(to), amount))
+            sender = self.token.sender
+            signed = self.token.sign("mint", to_checksum_address(to), amount)
+            return SignedMint(
+                int(sender.chain_id()),
+                str(sender.address),
+                int(signed.nonce),
+                bytes(signed.raw),
+                str(signed.tx_hash),
+            )
         except ChainError as error:
             raise MintFailed(f"mint refused: {error}") from error
+
+    def broadcast(self, signed: SignedMint) -> None:
+        from chain.sender import SignedTx
+
+        try:
+            self.token.sender.broadcast(SignedTx(signed.nonce, signed.raw, signed.tx_hash))
+        except Exception as error:  # ChainError, or a node's own exception type: recorded
+            # either way, so what became of it is for inspect() to say, not this call.
+            raise MintPending(f"mint {signed.tx_hash} not sent: {error}") from error
+
+    def discard(self, signed: SignedMint) -> None:
+        # The sender reserved this nonce in-process; a fresh sender numbers from the node's
+        # pending count again, so the next mint does not wait behind a nonce never sent.
+        # (chain/ has no public "release this nonce" yet.)
+        from chain.sender import TransactionSender
+
+        old = self.token.sender
+        self.token.sender = TransactionSender(old.w3, old.account, old.settings)
 
     def wait_mint(self, tx_hash: str) -> MintReceipt:
         from chain.errors import ChainError, TransactionReverted, TransactionTimeout
@@ -197,6 +254,53 @@ class ChainMinter:
         except ChainError as error:
             raise MintPending(f"cannot read the mint's receipt: {error}") from error
         return MintReceipt(result.tx_hash, result.block_number)
+
+    def inspect(self, signed: SignedMint) -> MintStatus:
+        from chain.errors import ChainError
+        from chain.retry import call_with_retry
+
+        sender = self.token.sender
+        w3 = self.token.w3
+        try:
+            if int(sender.chain_id()) != signed.chain_id:
+                raise MintPending(
+                    f"mint {signed.tx_hash} was signed for chain {signed.chain_id}, "
+                    f"the node serves chain {sender.chain_id()}"
+                )
+            # The nonce first, the receipt second: read the other way round, a mint mined
+            # in between would look dropped.
+            if signed.signer.lower() == str(sender.address).lower():
+                mined_nonces = int(sender.confirmed_nonce())
+            else:  # the configured key changed since: ask about the one that signed
+                mined_nonces = int(
+                    call_with_retry(
+                        lambda: w3.eth.get_transaction_count(signed.signer, "latest"),
+                        sender.settings.retry,
+                        "eth_getTransactionCount",
+                    )
+                )
+            receipt = sender.receipt(signed.tx_hash)
+            if receipt is None:
+                if signed.nonce < mined_nonces:
+                    return MintStatus(
+                        MintCheck.DROPPED,
+                        f"nonce {signed.nonce} of {signed.signer} was used by another "
+                        f"transaction: mint {signed.tx_hash} can never be mined",
+                    )
+                return MintStatus(MintCheck.UNMINED)
+            block = int(receipt["blockNumber"])
+            head = int(call_with_retry(lambda: w3.eth.block_number, sender.settings.retry, "head"))
+            if head - block + 1 < sender.settings.confirmations:
+                return MintStatus(MintCheck.SHALLOW, f"mined in block {block}")
+            if receipt["status"] != 1:
+                try:
+                    self.token.wait(signed.tx_hash, "mint")  # names the revert reason
+                except ChainError as error:
+                    return MintStatus(MintCheck.REVERTED, f"mint reverted: {error}")
+                return MintStatus(MintCheck.REVERTED, f"mint reverted in block {block}")
+            return MintStatus(MintCheck.MINED, f"mined in block {block}")
+        except ChainError as error:
+            raise MintPending(f"cannot read mint {signed.tx_hash}: {error}") from error
 
     def total_supply(self) -> int:
         return int(self.token.total_supply())

@@ -6,17 +6,25 @@ as earned (``reward.earned.*``, minus ``reward.adjusted.earned`` corrections) wi
 Ranking: score descending, then user id ascending; users with a score <= 0 are not ranked.
 
 ``leaderboard_scores`` holds (period, period_start, user_id) -> score for every window any
-earning fell in. The :class:`Projector` catches up from ``entries`` by ``seq`` with a stored
-checkpoint, under a row lock on that checkpoint, so any number of processes may run it
-(on reads, and from ``azora rewards rebuild-leaderboards``). :func:`expected_scores`
-recomputes every score from ``entry_lines`` (an independent path) so that
-``azora rewards check-leaderboards`` can prove the projection equal to the ledger.
+earning fell in. ``leaderboard_buckets`` holds (period, period_start, bucket) -> how many
+ranked users (score > 0) have a score in that bucket, where :func:`bucket_of` is a monotone
+map of a score to its first :data:`BUCKET_DIGITS` significant digits and its length. A
+caller's rank is then exact and cheap: 1 + the users of every bucket above theirs (a sum
+over at most a few hundred rows) + the users inside their own bucket who rank before them
+(a narrow index range). Counting every row above the caller instead costs O(rank).
+
+The :class:`Projector` catches up from ``entries`` by ``seq`` with a stored checkpoint,
+under a row lock on that checkpoint, so any number of processes may run it (on reads, and
+from ``azora rewards rebuild-leaderboards``); scores and bucket counts move in the same
+transaction. :func:`expected_scores` recomputes every score from ``entry_lines`` (an
+independent path), and :func:`expected_buckets` the buckets from those, so that ``azora
+rewards check-leaderboards`` can prove the projection equal to the ledger.
 """
 
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,6 +35,7 @@ from sqlalchemy import (
     Engine,
     Select,
     and_,
+    bindparam,
     delete,
     func,
     literal,
@@ -59,6 +68,7 @@ from monetization.rewards.model import (
 from monetization.rewards.tables import (
     class_members,
     friend_requests,
+    leaderboard_buckets,
     leaderboard_checkpoint,
     leaderboard_scores,
 )
@@ -69,8 +79,38 @@ CATCH_UP_PAGE = 10_000
 UPSERT_CHUNK = 1_000
 STREAM_ROWS = 20_000
 
+# A bucket is a score's decimal length and its first BUCKET_DIGITS digits: 900 buckets per
+# power of ten, each 0.1-1 % wide. Fewer digits: fewer bucket rows to sum, more users to
+# count inside one. (Stored data depend on it: change it only with a rebuild.)
+BUCKET_DIGITS = 3
+
 Key = tuple[str, str, str]  # (period, period_start ISO date, user_id)
+BucketKey = tuple[str, str, int]  # (period, period_start ISO date, bucket)
 Clock = Callable[[], datetime]
+
+
+def bucket_of(score: int) -> int:
+    """The bucket of a ranked score (> 0): monotone, ``a < b`` implies
+    ``bucket_of(a) <= bucket_of(b)``; ``len(str(score)) * 10**D + first D digits`` (padded
+    with zeros when the score is shorter than D digits)."""
+    assert score > 0, score
+    digits = str(score)
+    lead = int(digits[:BUCKET_DIGITS].ljust(BUCKET_DIGITS, "0"))
+    return len(digits) * _pow10(BUCKET_DIGITS) + lead
+
+
+def bucket_bounds(bucket: int) -> tuple[int, int]:
+    """``[low, high)``: exactly the scores whose bucket is ``bucket``."""
+    length, lead = divmod(bucket, _pow10(BUCKET_DIGITS))
+    if length >= BUCKET_DIGITS:
+        unit = _pow10(length - BUCKET_DIGITS)
+        return lead * unit, (lead + 1) * unit
+    prefix = lead // _pow10(BUCKET_DIGITS - length)  # a short score is its own bucket
+    return prefix, prefix + 1
+
+
+def _pow10(n: int) -> int:
+    return int(10**n)
 
 
 def windows_of(at: datetime) -> list[tuple[str, str]]:
@@ -161,11 +201,13 @@ class Projector:
                 conn.execute(select(journal_head.c.seq).where(journal_head.c.id == 1)).scalar_one()
             )
             conn.execute(delete(leaderboard_scores))
+            conn.execute(delete(leaderboard_buckets))
             if conn.dialect.name == "postgresql":
                 count = _pg_rebuild(conn, head)
             else:
                 scores = expected_scores(conn, head)
                 _insert_scores(conn, scores)
+                _move_buckets(conn, dict(expected_buckets(scores)))
                 count = len(scores)
             conn.execute(
                 update(leaderboard_checkpoint)
@@ -193,12 +235,24 @@ class Projector:
                 for r in conn.execute(select(leaderboard_scores)).yield_per(STREAM_ROWS)
                 if r.score != 0
             }
+            have_buckets = {
+                (r.period, r.period_start, r.bucket): r.users
+                for r in conn.execute(select(leaderboard_buckets))
+                if r.users != 0
+            }
         problems = []
         for key in sorted(set(want) | set(have)):
             if want.get(key, 0) != have.get(key, 0):
                 problems.append(
                     f"{key[0]} {key[1]} user {key[2]}: projection {have.get(key, 0)}, "
                     f"ledger {want.get(key, 0)}"
+                )
+        want_buckets = expected_buckets(want)
+        for bkey in sorted(set(want_buckets) | set(have_buckets)):
+            if want_buckets.get(bkey, 0) != have_buckets.get(bkey, 0):
+                problems.append(
+                    f"{bkey[0]} {bkey[1]} bucket {bkey[2]}: projection "
+                    f"{have_buckets.get(bkey, 0)} users, ledger {want_buckets.get(bkey, 0)}"
                 )
         return problems
 
@@ -231,7 +285,53 @@ def apply_deltas(conn: Connection, deltas: dict[Key, int]) -> None:
                 )
             )
         }
-        _upsert(conn, {k: current.get(k, 0) + deltas[k] for k in chunk})
+        new = {k: current.get(k, 0) + deltas[k] for k in chunk}
+        _upsert(conn, new)
+        moves: dict[BucketKey, int] = defaultdict(int)
+        for (period, start, _user), score in new.items():
+            old = current.get((period, start, _user), 0)
+            if old > 0:
+                moves[(period, start, bucket_of(old))] -= 1
+            if score > 0:
+                moves[(period, start, bucket_of(score))] += 1
+        _move_buckets(conn, moves)
+
+
+def _move_buckets(conn: Connection, moves: dict[BucketKey, int]) -> None:
+    """Add ``moves`` to the bucket counts; buckets left empty are deleted. (Decrements are
+    UPDATEs of rows that exist: an upsert of a negative count would trip the CHECK.)"""
+    b = leaderboard_buckets.c
+    key = tuple_(b.period, b.period_start, b.bucket)
+    down = [(k, v) for k, v in moves.items() if v < 0]
+    up = [(k, v) for k, v in moves.items() if v > 0]
+    for i in range(0, len(down), UPSERT_CHUNK):
+        chunk = down[i : i + UPSERT_CHUNK]
+        conn.execute(
+            update(leaderboard_buckets)
+            .where(
+                b.period == bindparam("p"),
+                b.period_start == bindparam("s"),
+                b.bucket == bindparam("k"),
+            )
+            .values(users=b.users - bindparam("n")),
+            [{"p": p, "s": s, "k": k, "n": -v} for (p, s, k), v in chunk],
+        )
+        conn.execute(
+            delete(leaderboard_buckets).where(key.in_([k for k, _ in chunk]), b.users == 0)
+        )
+    make = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    stmt = make(leaderboard_buckets)
+    for i in range(0, len(up), UPSERT_CHUNK):
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["period", "period_start", "bucket"],
+                set_={"users": b.users + stmt.excluded.users},
+            ),
+            [
+                {"period": p, "period_start": s, "bucket": k, "users": v}
+                for (p, s, k), v in up[i : i + UPSERT_CHUNK]
+            ],
+        )
 
 
 def _upsert(conn: Connection, scores: dict[Key, int]) -> None:
@@ -282,6 +382,11 @@ def expected_scores(conn: Connection, up_to_seq: int) -> dict[Key, int]:
     return {k: v for k, v in scores.items() if v != 0}
 
 
+def expected_buckets(scores: dict[Key, int]) -> Counter[BucketKey]:
+    """The reference bucket counts of a set of scores: ranked users per bucket."""
+    return Counter((p, s, bucket_of(v)) for (p, s, _u), v in scores.items() if v > 0)
+
+
 _PG_REBUILD = """
 INSERT INTO leaderboard_scores (period, period_start, user_id, score)
 SELECT :period, to_char({bucket}, 'YYYY-MM-DD'), substr(account_id, 6, length(account_id) - 9),
@@ -299,8 +404,24 @@ _PG_BUCKETS = {
 }
 
 
+def pg_bucket_sql(score: str) -> str:
+    """:func:`bucket_of` as a PostgreSQL expression over a NUMERIC(78,0) ``score`` > 0."""
+    d = BUCKET_DIGITS
+    return f"length({score}::text) * {_pow10(d)} + rpad(left({score}::text, {d}), {d}, '0')::int"
+
+
+_PG_REBUILD_BUCKETS = """
+INSERT INTO leaderboard_buckets (period, period_start, bucket, users)
+SELECT period, period_start, {bucket}, count(*)
+FROM leaderboard_scores
+WHERE score > 0
+GROUP BY 1, 2, 3
+"""
+
+
 def _pg_rebuild(conn: Connection, head: int) -> int:
-    """Set-based rebuild on PostgreSQL: three INSERT ... SELECT ... GROUP BY."""
+    """Set-based rebuild on PostgreSQL: three INSERT ... SELECT ... GROUP BY for the scores,
+    one for the buckets."""
     count = 0
     for window, bucket in _PG_BUCKETS.items():
         result = conn.execute(
@@ -314,6 +435,7 @@ def _pg_rebuild(conn: Connection, head: int) -> int:
             },
         )
         count += result.rowcount
+    conn.execute(text(_PG_REBUILD_BUCKETS.format(bucket=pg_bucket_sql("score"))))
     return count
 
 
@@ -404,7 +526,7 @@ class Leaderboards:
                 .limit(limit)
             ).all()
             entries_ = tuple(Ranked(i + 1, r.user_id, r.score) for i, r in enumerate(top))
-            mine = self._rank_of(conn, where, me, entries_)
+            mine = self._rank_of(conn, window, start.isoformat(), me, entries_)
         return Board(str(parsed), window, start, entries_, mine, me)
 
     def _members(self, scope: Scope) -> Select[Any] | None:
@@ -416,7 +538,12 @@ class Leaderboards:
         return None
 
     def _rank_of(
-        self, conn: Connection, where: list[Any], me: str | None, page: tuple[Ranked, ...]
+        self,
+        conn: Connection,
+        window: Window,
+        start: str,
+        me: str | None,
+        page: tuple[Ranked, ...],
     ) -> Ranked | None:
         if me is None:
             return None
@@ -424,15 +551,32 @@ class Leaderboards:
             if ranked.user_id == me:
                 return ranked
         s = leaderboard_scores.c
+        where = [s.period == window.value, s.period_start == start, s.score > 0]
         score = conn.execute(select(s.score).where(*where, s.user_id == me)).scalar()
         if score is None:
             return None
-        above = conn.execute(
-            select(func.count()).select_from(leaderboard_scores).where(*where, s.score > score)
-        ).scalar_one()
-        tied_before = conn.execute(
+        score = int(score)
+        bucket = bucket_of(score)
+        _low, high = bucket_bounds(bucket)
+        b = leaderboard_buckets.c
+        # One statement (one snapshot): users in the buckets above + those inside the
+        # caller's bucket with a higher score + those tied with a smaller user id.
+        above_buckets = (
+            select(func.coalesce(func.sum(b.users), 0))
+            .where(b.period == window.value, b.period_start == start, b.bucket > bucket)
+            .scalar_subquery()
+        )
+        above_inside = (
+            select(func.count())
+            .select_from(leaderboard_scores)
+            .where(*where, s.score > score, s.score < high)
+            .scalar_subquery()
+        )
+        tied_before = (
             select(func.count())
             .select_from(leaderboard_scores)
             .where(*where, s.score == score, s.user_id < me)
-        ).scalar_one()
-        return Ranked(int(above) + int(tied_before) + 1, me, int(score))
+            .scalar_subquery()
+        )
+        counts = conn.execute(select(above_buckets, above_inside, tied_before)).one()
+        return Ranked(int(counts[0]) + int(counts[1]) + int(counts[2]) + 1, me, score)

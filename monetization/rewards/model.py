@@ -178,7 +178,7 @@ class CatalogItem:
 class RedemptionStatus(StrEnum):
     REQUESTED = "requested"  # row written, hold not yet confirmed (only seen after a crash)
     HELD = "held"  # tokens reserved by a pending entry
-    MINTING = "minting"  # withdrawal: mint transaction sent, waiting for confirmation
+    MINTING = "minting"  # withdrawal: mint being signed, sent, or waiting for confirmation
     FULFILLED = "fulfilled"  # hold posted
     CANCELLED = "cancelled"  # by the user: hold voided
     REJECTED = "rejected"  # by an admin: hold voided
@@ -206,6 +206,32 @@ VOID_OUTCOMES = frozenset(
 )
 
 
+class MintState(StrEnum):
+    """The life of a withdrawal's mint transaction (stored with the redemption)."""
+
+    SIGNED = "signed"  # recorded, maybe not broadcast yet
+    SUBMITTED = "submitted"  # broadcast (at least once)
+    CONFIRMED = "confirmed"  # mined and succeeded: the hold is (to be) posted
+    DROPPED = "dropped"  # its nonce went to another transaction: it can never be mined
+    FAILED = "failed"  # mined and reverted
+
+    @property
+    def in_flight(self) -> bool:
+        return self in (MintState.SIGNED, MintState.SUBMITTED)
+
+
+@dataclass(frozen=True, slots=True)
+class SignedMint:
+    """A signed mint transaction, recorded before it is broadcast: enough to send the very
+    same bytes again, find its receipt, and tell whether its nonce was used by another."""
+
+    chain_id: int
+    signer: str
+    nonce: int
+    raw: bytes
+    tx_hash: str
+
+
 @dataclass(frozen=True, slots=True)
 class Redemption:
     id: str
@@ -226,6 +252,8 @@ class Redemption:
     intent: RedemptionStatus | None = None
     reason: str | None = None
     fulfilment: dict[str, Any] | None = None
+    mint_state: MintState | None = None
+    mint: SignedMint | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

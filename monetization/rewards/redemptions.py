@@ -15,6 +15,27 @@ Crash safety rests on one ordering and one rule:
 
 Stock is a guarded decrement (``stock = stock - 1 WHERE stock >= 1``) under a CHECK
 ``stock >= 0``: it never goes below zero under any concurrency.
+
+Withdrawals add the chain to this, with the same "record, then act" ordering as the
+anchoring worker (``chain/anchoring.py``): the claim moves the row to ``minting``; the mint
+is *signed* (not sent) and the signed bytes, nonce, signer and chain are stored with the
+row (``mint_state`` signed) -- a conditional UPDATE that only a row still minting and not
+being abandoned accepts; only then is it broadcast (submitted) and waited for. Whatever a
+crash interrupts, :meth:`Redemptions.settle` asks the chain about the stored transaction:
+
+* mined and succeeded -> confirmed: the hold is posted (if the hold ended meanwhile -- the
+  ledger's sweeper expired it -- the price is debited by a plain entry instead, so the
+  ledger never lags the token's supply);
+* mined and reverted -> failed: the hold is voided, the tokens are back;
+* not mined, and its nonce used by a mined transaction -> dropped: it can never be mined;
+  the hold is voided (no re-signing: the user asks again, and no second transaction for
+  one withdrawal ever exists);
+* not mined, nonce free -> the same bytes are broadcast again.
+
+A row ``minting`` with no stored transaction never sent anything (the record precedes the
+broadcast): after a grace period it is abandoned (failed, hold voided) by a conditional
+UPDATE that the recording of a late signer then loses. While a mint is in flight, the
+hold's deadline does not end the redemption: the chain does.
 """
 
 from __future__ import annotations
@@ -56,6 +77,7 @@ from monetization.rewards.errors import (
 )
 from monetization.rewards.fulfilment import (
     FULFILLERS,
+    MintCheck,
     Minter,
     MintFailed,
     MintPending,
@@ -69,9 +91,12 @@ from monetization.rewards.model import (
     CatalogItem,
     Entitlement,
     ItemType,
+    MintState,
     Redemption,
     RedemptionStatus,
+    SignedMint,
     check_user_id,
+    user_account,
 )
 from monetization.rewards.tables import reward_catalog, reward_entitlements, reward_redemptions
 
@@ -83,6 +108,8 @@ SETTLE_BATCH_MAX = 500
 CATALOG_MAX = 1000
 # A `requested` row younger than this may still be in its first request's hands.
 REQUESTED_GRACE_S = 30
+# A `minting` row with no recorded transaction younger than this may still be signing.
+MINT_GRACE_S = 60
 NAME_MAX_CHARS = 200
 
 Clock = Callable[[], datetime]
@@ -415,11 +442,57 @@ class Redemptions:
             return self.settle_one(r.id)
         try:
             minter = self.minter()
-            tx_hash = minter.send_mint(r.eth_address, r.price)
-        except Exception as error:  # no chain, refused, reverted in simulation
-            log.warning("withdrawal %s: mint not sent: %s", r.id, error)
-            return self._mint_failed(r, f"mint failed: {error}")
-        self._update(r.id, tx_hash=tx_hash)
+            signed = minter.sign_mint(r.eth_address, r.price)
+        except Exception as error:  # no chain, refused, reverted in simulation: none signed
+            log.warning("withdrawal %s: mint not signed: %s", r.id, error)
+            return self._abandon_mint(r, f"mint failed: {error}")
+        try:
+            recorded = self._record_mint(r.id, signed)
+        except Exception:
+            minter.discard(signed)  # not recorded, so never to be sent
+            raise
+        if not recorded:
+            # Abandoned meanwhile (settle took it for interrupted): never send this one.
+            minter.discard(signed)
+            return self.settle_one(r.id)
+        # A crash from here on leaves a recorded transaction: settle sends or settles it.
+        return self._send_mint(self._load(r.id))
+
+    def _record_mint(self, redemption_id: str, signed: SignedMint) -> bool:
+        """Store the signed mint with its row, unless the row was abandoned or has one."""
+        c = reward_redemptions.c
+        with self._write() as conn:
+            return bool(
+                conn.execute(
+                    reward_redemptions.update()
+                    .where(
+                        c.id == redemption_id,
+                        c.status == RedemptionStatus.MINTING.value,
+                        c.intent == RedemptionStatus.FULFILLED.value,
+                        c.tx_hash.is_(None),
+                    )
+                    .values(
+                        tx_hash=signed.tx_hash,
+                        mint_state=MintState.SIGNED.value,
+                        mint_chain_id=signed.chain_id,
+                        mint_signer=signed.signer,
+                        mint_nonce=signed.nonce,
+                        mint_raw=signed.raw,
+                        updated_at=self.clock(),
+                    )
+                ).rowcount
+                == 1
+            )
+
+    def _send_mint(self, r: Redemption) -> Redemption:
+        assert r.mint is not None
+        try:
+            self.minter().broadcast(r.mint)
+        except MintPending as error:
+            log.warning("withdrawal %s: %s (settle sends it again)", r.id, error)
+            return r
+        self._set_mint_state(r.id, MintState.SUBMITTED)
+        # A crash from here on: settle finds the receipt, or sends the same bytes again.
         return self._confirm_mint(self._load(r.id))
 
     def _confirm_mint(self, r: Redemption) -> Redemption:
@@ -427,15 +500,150 @@ class Redemptions:
         try:
             self.minter().wait_mint(r.tx_hash)
         except MintFailed as error:
-            return self._mint_failed(r, str(error))
+            return self._mint_failed(r, str(error), MintState.FAILED)
         except MintPending as error:
             log.warning("withdrawal %s: mint %s not confirmed yet: %s", r.id, r.tx_hash, error)
             return self._load(r.id)
-        return self._resolve(r, HoldAction.POST)
+        self._set_mint_state(r.id, MintState.CONFIRMED)
+        return self._post_mint(self._load(r.id))
 
-    def _mint_failed(self, r: Redemption, reason: str) -> Redemption:
-        self._update(r.id, intent=RedemptionStatus.FAILED.value, reason=reason[:500])
+    def _settle_mint(self, r: Redemption) -> Redemption:
+        """Finish a ``minting`` row from what the chain says about its transaction."""
+        if r.mint is None:
+            if self.clock() - r.updated_at < timedelta(seconds=MINT_GRACE_S):
+                return r  # may still be signing in its first request's hands
+            return self._abandon_mint(r, "mint failed: interrupted before it was signed")
+        if r.mint_state is MintState.CONFIRMED:
+            return self._post_mint(r)
+        if r.mint_state in (MintState.FAILED, MintState.DROPPED):
+            return self._resolve(r, HoldAction.VOID)  # a crash after the verdict: finish it
+        if r.mint_state is None or not r.mint_state.in_flight:
+            return self.settle_one(r.id)
+        try:
+            status = self.minter().inspect(r.mint)
+            if status.check is MintCheck.UNMINED:
+                self.minter().broadcast(r.mint)
+                self._set_mint_state(r.id, MintState.SUBMITTED)
+                log.info("withdrawal %s: mint %s sent again", r.id, r.tx_hash)
+                status = self.minter().inspect(r.mint)
+        except Exception as error:  # chain unreachable, no minter configured...: wait
+            log.warning("withdrawal %s: cannot settle mint %s yet: %s", r.id, r.tx_hash, error)
+            return self._load(r.id)
+        if status.check is MintCheck.MINED:
+            self._set_mint_state(r.id, MintState.CONFIRMED)
+            return self._post_mint(self._load(r.id))
+        if status.check is MintCheck.REVERTED:
+            return self._mint_failed(r, status.detail, MintState.FAILED)
+        if status.check is MintCheck.DROPPED:
+            return self._mint_failed(r, f"mint dropped: {status.detail}", MintState.DROPPED)
+        return self._load(r.id)  # unmined (sent again) or not deep enough: next time
+
+    def _post_mint(self, r: Redemption) -> Redemption:
+        """The mint is confirmed: post the hold, or debit late if the hold ended."""
+        assert r.hold_entry_id is not None
+        with contextlib.suppress(HoldNotPending):
+            self.book.resolve_hold(r.hold_entry_id, HoldAction.POST)
+        if self.book.hold_state(r.hold_entry_id).status is HoldStatus.POSTED:
+            return self.settle_one(r.id)
+        return self._debit_late(r)
+
+    def _debit_late(self, r: Redemption) -> Redemption:
+        """The mint landed after the hold ended (expired by the ledger's sweeper): take the
+        price with a plain entry (same kind, same accounts, its own key) so the ledger's
+        withdrawn balance still equals the supply. Refused (the user spent the tokens
+        since): the row stays minting with the reason, reconcile shows the gap, and every
+        settle tries again."""
+        request = NewEntry(
+            KIND_REDEEMED,
+            (Posting(user_account(r.user_id), WITHDRAWN, AZR.code, r.price),),
+            metadata={
+                "redemption_id": r.id,
+                "user_id": r.user_id,
+                "item_id": r.item_id,
+                "item_type": r.item_type.value,
+                "tx_hash": r.tx_hash,
+                "late_for_hold": r.hold_entry_id,
+            },
+        )
+        try:
+            posted = self.book.post_entry(
+                request, principal=HOLD_PRINCIPAL, idempotency_key=f"{r.hold_key}:late"
+            )
+        except LedgerError as error:
+            log.error(
+                "withdrawal %s: mint %s confirmed after its hold ended, and the debit was "
+                "refused: %s",
+                r.id,
+                r.tx_hash,
+                error.detail,
+            )
+            self._update(
+                r.id,
+                reason=f"minted after the hold ended; debit refused ({error.code}), retrying",
+            )
+            return self._load(r.id)
+        now = self.clock()
+        with self._write() as conn:
+            conn.execute(
+                reward_redemptions.update()
+                .where(
+                    reward_redemptions.c.id == r.id,
+                    reward_redemptions.c.status == RedemptionStatus.MINTING.value,
+                )
+                .values(
+                    status=RedemptionStatus.FULFILLED.value,
+                    updated_at=now,
+                    fulfilment={
+                        **(r.fulfilment or {}),
+                        "tx_hash": r.tx_hash,
+                        "late_entry_id": posted.entry.id,
+                    },
+                )
+            )
+        return self._load(r.id)
+
+    def _mint_failed(self, r: Redemption, reason: str, state: MintState) -> Redemption:
+        """A recorded mint that can never succeed (reverted, dropped): void the hold. (The
+        chain's verdict and the intent are written together: a crash leaves both or none.)"""
+        self._update(
+            r.id, intent=RedemptionStatus.FAILED.value, reason=reason[:500], mint_state=state.value
+        )
         return self._resolve(self._load(r.id), HoldAction.VOID)
+
+    def _abandon_mint(self, r: Redemption, reason: str) -> Redemption:
+        """A ``minting`` row without a recorded transaction (so nothing was ever sent): fail
+        it, unless a mint got recorded first (the conditional UPDATE decides)."""
+        c = reward_redemptions.c
+        with self._write() as conn:
+            won = conn.execute(
+                reward_redemptions.update()
+                .where(
+                    c.id == r.id,
+                    c.status == RedemptionStatus.MINTING.value,
+                    c.intent == RedemptionStatus.FULFILLED.value,
+                    c.tx_hash.is_(None),
+                )
+                .values(
+                    intent=RedemptionStatus.FAILED.value,
+                    reason=reason[:500],
+                    updated_at=self.clock(),
+                )
+            ).rowcount
+        if won != 1:
+            return self.settle_one(r.id)
+        return self._resolve(self._load(r.id), HoldAction.VOID)
+
+    def _set_mint_state(self, redemption_id: str, state: MintState) -> None:
+        c = reward_redemptions.c
+        with self._write() as conn:
+            conn.execute(
+                reward_redemptions.update()
+                .where(
+                    c.id == redemption_id,
+                    c.mint_state.in_([MintState.SIGNED.value, MintState.SUBMITTED.value]),
+                )
+                .values(mint_state=state.value, updated_at=self.clock())
+            )
 
     def minter(self) -> Minter:
         if self._minter is None:
@@ -454,6 +662,18 @@ class Redemptions:
         if r.status not in OPEN or r.hold_entry_id is None:
             return r
         state = self.book.hold_state(r.hold_entry_id)
+        if (
+            r.status is RedemptionStatus.MINTING
+            and r.intent is RedemptionStatus.FULFILLED
+            and state.status is not HoldStatus.POSTED
+            and (r.mint is not None or state.status is HoldStatus.PENDING)
+        ):
+            # A mint is (or may be about to be) in flight: the chain ends this redemption,
+            # not the hold's deadline (settle asks it). Without a recorded mint, a passed
+            # deadline first abandons the row (which a late recording then loses).
+            if r.mint is None and r.expires_at <= self.clock():
+                return self._abandon_mint(r, "expired before its mint was signed")
+            return r
         if state.status is HoldStatus.PENDING:
             if r.expires_at <= self.clock():
                 self.book.resolve_hold(r.hold_entry_id, HoldAction.VOID)  # records the expiry
@@ -483,14 +703,15 @@ class Redemptions:
             HoldStatus.EXPIRED: RedemptionStatus.EXPIRED,
         }[state.status]
         now = self.clock()
+        where = [
+            reward_redemptions.c.id == r.id,
+            reward_redemptions.c.status.in_([s.value for s in OPEN]),
+        ]
+        if r.tx_hash is None:  # a mint recorded since we looked: the chain decides, not us
+            where.append(reward_redemptions.c.tx_hash.is_(None))
         with self._write() as conn:
             moved = conn.execute(
-                reward_redemptions.update()
-                .where(
-                    reward_redemptions.c.id == r.id,
-                    reward_redemptions.c.status.in_([s.value for s in OPEN]),
-                )
-                .values(status=final.value, updated_at=now)
+                reward_redemptions.update().where(*where).values(status=final.value, updated_at=now)
             ).rowcount
             if moved == 1:
                 if final is RedemptionStatus.FULFILLED:
@@ -533,12 +754,14 @@ class Redemptions:
         for redemption_id in ids:
             try:
                 r = self.settle_one(redemption_id)
-                if r.status is RedemptionStatus.MINTING and r.tx_hash is not None:
-                    self._confirm_mint(r)
+                if r.status is RedemptionStatus.MINTING:
+                    self._settle_mint(r)
                 elif r.status is RedemptionStatus.HELD and r.intent is None:
                     self.process(r.id)
             except LedgerError as error:
                 log.warning("settling redemption %s: %s", redemption_id, error.detail)
+            except MintPending as error:
+                log.warning("settling redemption %s: %s", redemption_id, error)
         return len(ids)
 
     # --- reading -------------------------------------------------------------------------
@@ -694,6 +917,16 @@ def _redemption(row: Any) -> Redemption:
         intent=RedemptionStatus(row.intent) if row.intent else None,
         reason=row.reason,
         fulfilment=row.fulfilment,
+        mint_state=MintState(row.mint_state) if row.mint_state else None,
+        mint=None
+        if row.mint_raw is None
+        else SignedMint(
+            int(row.mint_chain_id),
+            row.mint_signer,
+            int(row.mint_nonce),
+            bytes(row.mint_raw),
+            row.tx_hash,
+        ),
     )
 
 

@@ -2,7 +2,8 @@
 
 None of these is a journal table: token movements live in the ledger. Rules and the catalog
 are admin-edited configuration; redemptions are a workflow whose money side is a ledger
-hold; ``leaderboard_scores`` is a projection of the journal, rebuildable at any time.
+hold; ``leaderboard_scores`` and ``leaderboard_buckets`` are a projection of the journal,
+rebuildable at any time.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy import (
     Column,
     Dialect,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     String,
@@ -116,6 +118,12 @@ reward_redemptions = Table(
     Column("shipping_address", JSON),
     Column("eth_address", String(42)),
     Column("tx_hash", String(66)),
+    # The signed mint of a withdrawal, recorded before it is broadcast (see redemptions.py).
+    Column("mint_state", String(16)),
+    Column("mint_chain_id", BigInteger),
+    Column("mint_signer", String(42)),
+    Column("mint_nonce", BigInteger),
+    Column("mint_raw", LargeBinary),
     Column("intent", String(16)),
     Column("reason", Text),
     Column("fulfilment", JSON),
@@ -158,6 +166,18 @@ leaderboard_scores = Table(
     Column("period_start", String(10), primary_key=True),  # ISO date of the window's first day
     Column("user_id", String(64), primary_key=True),
     Column("score", SortableAmount, nullable=False),
+)
+
+# How many ranked users (score > 0) each score bucket holds, per window: a caller's rank is
+# the sum over the buckets above theirs plus a narrow count inside their own bucket. Kept
+# by the projector in the transaction that changes the scores (see leaderboard.py).
+leaderboard_buckets = Table(
+    "leaderboard_buckets",
+    metadata,
+    Column("period", String(8), primary_key=True),
+    Column("period_start", String(10), primary_key=True),
+    Column("bucket", Integer, primary_key=True),
+    Column("users", Integer, nullable=False),
 )
 
 leaderboard_checkpoint = Table(

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ledger import InvalidRequest
+from monetization.rewards import leaderboard as lb
 from monetization.rewards.errors import InvalidRedemption
 from monetization.rewards.fulfilment import FULFILLERS
 from monetization.rewards.leaderboard import Scope, windows_of
@@ -108,3 +109,28 @@ def test_fulfillers_validate_what_each_type_needs() -> None:
             FULFILLERS[item.type].validate(item, address, eth)
     assert not FULFILLERS[ItemType.MERCHANDISE].automatic
     assert FULFILLERS[ItemType.ONCHAIN_WITHDRAWAL].automatic
+
+
+# --- leaderboard buckets ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("digits", [1, 2, 3])
+@given(a=st.integers(1, 10**40), b=st.integers(1, 10**40))
+def test_buckets_are_monotone_and_bounded(digits: int, a: int, b: int) -> None:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(lb, "BUCKET_DIGITS", digits)
+        low, high = lb.bucket_bounds(lb.bucket_of(a))
+        assert low <= a < high  # the bounds hold exactly this bucket's scores
+        assert lb.bucket_of(low) == lb.bucket_of(high - 1) == lb.bucket_of(a)
+        assert low == 1 or lb.bucket_of(low - 1) < lb.bucket_of(a)
+        assert lb.bucket_of(high) > lb.bucket_of(a)
+        if a < b:
+            assert lb.bucket_of(a) <= lb.bucket_of(b)
+
+
+def test_bucket_examples() -> None:
+    assert lb.BUCKET_DIGITS == 3
+    assert lb.bucket_of(5 * 10**18) == 19_500  # 19 digits, "500"
+    assert lb.bucket_of(45) == 2_450 and lb.bucket_bounds(2_450) == (45, 46)
+    assert lb.bucket_bounds(lb.bucket_of(123_456)) == (123_000, 124_000)
+    assert lb.bucket_bounds(lb.bucket_of(999_999)) == (999_000, 1_000_000)
