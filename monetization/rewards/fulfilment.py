@@ -307,15 +307,16 @@ class ChainMinter:
 
 
 def chain_minter_from_settings() -> ChainMinter:
-    """The token named by AZORA_TOKEN_ADDRESS, or the one recorded for the node's chain,
-    signed by AZORA_ANCHOR_PRIVATE_KEY (which holds MINTER_ROLE)."""
+    """The token the service anchors to (AZORA_TOKEN_ADDRESS, or the deployment recorded in
+    the database for the node's chain), signed by AZORA_ANCHOR_PRIVATE_KEY (MINTER_ROLE)."""
     from azora.settings import Settings
-    from chain import AzoraToken, connect, load_account
-    from chain.deploy import recorded_token
+    from chain.runtime import ChainConfig, open_token
+    from ledger.store.engine import make_engine
 
     settings = Settings()
-    w3 = connect(settings.chain_rpc_url)
-    signer = load_account(chain_id=int(w3.eth.chain_id))
-    if settings.token_address:
-        return ChainMinter(AzoraToken.at(w3, settings.token_address, signer))
-    return ChainMinter(recorded_token(w3, signer))
+    config = ChainConfig(settings.chain_rpc_url, settings.token_address, settings.data_dir)
+    engine = make_engine(settings.database_url)
+    try:
+        return ChainMinter(open_token(engine, config, deploy_if_missing=False))
+    finally:
+        engine.dispose()
