@@ -146,7 +146,7 @@ def create_app(
     settings: Settings | None = None, *, api_settings: ApiSettings | None = None
 ) -> FastAPI:
     settings = settings or Settings()
-    api_settings = api_settings or ApiSettings()
+    api_settings = api_settings or settings  # one settings object unless a test splits it
     engine = make_engine(settings.database_url)
     book = Ledger(engine)
     keys = KeyStore(engine, cache_ttl_s=api_settings.key_cache_ttl_s)

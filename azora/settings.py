@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DATA_DIR = Path(".azora")
+MIB = 1024 * 1024
 
 
 class Environment(StrEnum):
@@ -36,6 +37,15 @@ class Settings(BaseSettings):
     anchoring: bool = True
     admin_api_key: str | None = Field(default=None, repr=False)
     jwt_secret: str | None = Field(default=None, repr=False)
+    # HTTP layer: per principal and per process, generous so benchmarks are not throttled.
+    rate_limit_per_s: float = Field(default=20_000.0, gt=0)
+    rate_limit_burst: int = Field(default=40_000, ge=1)
+    # A batch of 1,000 entries with a few postings each is about 400 KiB.
+    max_body_bytes: int = Field(default=4 * MIB, ge=1024)
+    user_token_ttl_s: int = Field(default=3600, ge=60, le=7 * 86400)
+    # How long a verified API key is trusted before it is read again (revocation delay in
+    # the *other* processes; the process that revokes forgets it at once).
+    key_cache_ttl_s: float = Field(default=2.0, ge=0)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=1, ge=1, le=64)
