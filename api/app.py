@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 import threading
@@ -164,6 +165,10 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         _bootstrap_admin_key(keys, settings)
+        # Everything allocated so far lives as long as the process: move it out of the
+        # collector's reach, so a full collection pauses ~1 ms instead of ~100 ms (the p99).
+        gc.collect()
+        gc.freeze()
         anchoring = _start_anchoring(engine, settings, stop_anchoring)
         maintenance = _start_maintenance(book, stop_anchoring)
         yield

@@ -144,6 +144,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         workers=workers or settings.workers,
         loop="uvloop",
         http="httptools",
+        access_log=settings.access_log,
     )
 
 

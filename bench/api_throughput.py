@@ -9,9 +9,15 @@ per request) in two modes:
 - batch:  ``POST /v1/entries/batch``, 100 entries per request.
 
 Entries/s counts rows that reached the journal (read from the database before and after),
-not requests. Targets: single >= 1,500 entries/s with p99 <= 100 ms; batch >= 8,000/s.
+not requests; "entries/commit" is how many entries the group-commit writers put in one
+transaction (the entries of one transaction share their ``recorded_at``).
+Targets: single >= 1,500 entries/s with p99 <= 100 ms; batch >= 8,000/s. This machine is
+shared: ``--repeat`` runs each mode several times; only figures of one run compare.
 
-Usage: ``.venv/bin/python bench/api_throughput.py [--seconds 15] [--url URL]``
+Anchoring (a background job, measured by ``bench/merkle_anchor.py``) is off unless
+``--anchoring``: the server then starts no chain node and no anchoring worker.
+
+Usage: ``.venv/bin/python bench/api_throughput.py [--seconds 15] [--repeat 1] [--url URL]``
 (default URL: ``$AZORA_TEST_PG_URL`` with the database ``azora_bench_api``, recreated).
 Needs ``wrk`` (Debian/Ubuntu: ``apt-get install -y wrk``; macOS: ``brew install wrk``).
 """
@@ -53,16 +59,18 @@ class Result:
     mode: str
     requests: int
     entries: int
+    commits: int
     seconds: float
     p50_ms: float
     p99_ms: float
     errors: int
 
     def row(self) -> str:
+        per_commit = self.entries / self.commits if self.commits else float("nan")
         return (
             f"| {self.mode:<22} | {self.requests / self.seconds:>10,.0f} | "
             f"{self.entries / self.seconds:>10,.0f} | {self.p50_ms:>8.1f} | {self.p99_ms:>8.1f} "
-            f"| {self.errors:>6} |"
+            f"| {per_commit:>14.1f} | {self.errors:>6} |"
         )
 
 
@@ -88,7 +96,7 @@ def free_port() -> int:
 
 
 def start_server(
-    db_url: str, admin_key: str, log_path: Path
+    db_url: str, admin_key: str, log_path: Path, *, anchoring: bool = False
 ) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {
@@ -96,6 +104,7 @@ def start_server(
         "AZORA_DATABASE_URL": db_url,
         "AZORA_ADMIN_API_KEY": admin_key,
         "AZORA_JWT_SECRET": secrets.token_urlsafe(48),
+        "AZORA_ANCHORING": "true" if anchoring else "false",
     }
     cmd = [
         sys.executable,
@@ -147,8 +156,20 @@ def journal_size(db_url: str) -> int:
     return count
 
 
+def commits_since(db_url: str, seq: int) -> int:
+    """Transactions that wrote entries after ``seq``: a batch's entries share recorded_at."""
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        found = conn.execute(
+            text("SELECT count(DISTINCT recorded_at) FROM entries WHERE seq > :seq"),
+            {"seq": seq},
+        ).scalar_one()
+    engine.dispose()
+    return int(found)
+
+
 def run_wrk(base: str, admin_key: str, mode: str, seconds: int, db_url: str) -> Result:
-    before = journal_size(db_url)
+    before = journal_size(db_url)  # seq is gapless from 1: also the last seq
     nonce = f"{mode}-{secrets.token_hex(4)}"
     cmd = [
         "wrk",
@@ -173,11 +194,11 @@ def run_wrk(base: str, admin_key: str, mode: str, seconds: int, db_url: str) -> 
     done = subprocess.run(cmd, capture_output=True, text=True, check=True)
     line = next(x for x in done.stdout.splitlines() if x.startswith("WRK_JSON "))
     stats = json.loads(line.removeprefix("WRK_JSON "))
-    entries = journal_size(db_url) - before
     return Result(
         mode=f"{mode} ({1 if mode == 'single' else BATCH_SIZE}/request)",
         requests=stats["requests"],
-        entries=entries,
+        entries=journal_size(db_url) - before,
+        commits=commits_since(db_url, before),
         seconds=stats["duration_us"] / 1e6,
         p50_ms=stats["p50_us"] / 1e3,
         p99_ms=stats["p99_us"] / 1e3,
@@ -188,6 +209,10 @@ def run_wrk(base: str, admin_key: str, mode: str, seconds: int, db_url: str) -> 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each mode")
+    parser.add_argument(
+        "--anchoring", action="store_true", help="run the anchoring worker (a chain) too"
+    )
     parser.add_argument("--url", default=os.environ.get("AZORA_TEST_PG_URL", DEFAULT_PG))
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -203,12 +228,14 @@ def main() -> None:
     engine.dispose()
     admin_key = "bench-" + secrets.token_urlsafe(24)
     log_path = Path(os.environ.get("TMPDIR", "/tmp")) / "azora-api-bench-server.log"
-    process, base = start_server(db_url, admin_key, log_path)
+    process, base = start_server(db_url, admin_key, log_path, anchoring=args.anchoring)
     try:
         open_accounts(base, admin_key)
         run_wrk(base, admin_key, "single", 3, db_url)  # warm-up: connections, caches
         results = [
-            run_wrk(base, admin_key, mode, args.seconds, db_url) for mode in ("single", "batch")
+            run_wrk(base, admin_key, mode, args.seconds, db_url)
+            for _ in range(args.repeat)
+            for mode in ("single", "batch")
         ]
     finally:
         process.terminate()
@@ -216,10 +243,17 @@ def main() -> None:
     print(
         f"\nAPI throughput: {WORKERS} uvicorn workers (uvloop, httptools), wrk {CONNECTIONS} "
         f"connections, {args.seconds}s per mode, PostgreSQL synchronous_commit={sync} "
-        f"fsync={fsync}, {os.cpu_count()} CPUs shared by server, database and wrk\n"
+        f"fsync={fsync}, anchoring {'on' if args.anchoring else 'off'}, "
+        f"{os.cpu_count()} CPUs shared by server, database and wrk\n"
     )
-    print("| mode                   | requests/s |  entries/s |  p50 ms  |  p99 ms  | errors |")
-    print("|------------------------|-----------:|-----------:|---------:|---------:|-------:|")
+    print(
+        "| mode                   | requests/s |  entries/s |  p50 ms  |  p99 ms  "
+        "| entries/commit | errors |"
+    )
+    print(
+        "|------------------------|-----------:|-----------:|---------:|---------:"
+        "|---------------:|-------:|"
+    )
     for result in results:
         print(result.row())
     print("\ntargets: single >= 1,500 entries/s with p99 <= 100 ms; batch >= 8,000 entries/s")

@@ -7,6 +7,8 @@ Prints entries/s and p50/p99 latency per call for:
 - (b) group commit: writers hand entries to the ledger's writer thread, which commits
   whatever is queued in one transaction;
 - (b) with writers handing over batches of 100 entries per call;
+- (b) from asyncio: the writers are tasks of one event loop awaiting
+  ``Ledger.post_entry_async`` (what the HTTP write routes do: no thread per waiting call);
 
 with 1, 8 and 32 concurrent writers, spread over 1,000 accounts and hot on 10 accounts,
 and, for scale, what this PostgreSQL absorbs when the same rows arrive by COPY in one
@@ -19,6 +21,7 @@ Usage: ``.venv/bin/python bench/ledger_throughput.py [--seconds 3] [--url URL]``
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import random
 import threading
@@ -39,6 +42,7 @@ from ledger.store.engine import make_engine
 FUNDING = 10**12
 ACCOUNTS = 1000
 HOT = 10
+ASYNC_LABEL = "(b) group commit, asyncio"
 
 
 @dataclass
@@ -142,6 +146,35 @@ def _run(
     return Cell(label, writers, spread, sum(counts), elapsed, [x for xs in latencies for x in xs])
 
 
+def _run_async(url: str, label: str, writers: int, spread: str, seconds: float) -> Cell:
+    """``writers`` tasks of one event loop, each awaiting one entry at a time."""
+    engine = make_engine(url, pool_size=4)
+    book = Ledger(engine)
+    counts = [0] * writers
+    latencies: list[list[float]] = [[] for _ in range(writers)]
+
+    async def writer(w: int, stop_at: float) -> None:
+        rng = random.Random(w)
+        while time.perf_counter() < stop_at:
+            request, key = _request(rng, spread), f"w{w}-{uuid.uuid4().hex}"
+            t0 = time.perf_counter()
+            outcome = await book.post_entry_async(request, idempotency_key=key)
+            latencies[w].append((time.perf_counter() - t0) * 1000)
+            if not isinstance(outcome, Posted):
+                raise SystemExit(f"unexpected outcome: {outcome!r}")
+            counts[w] += 1
+
+    async def main() -> float:
+        began = time.perf_counter()
+        await asyncio.gather(*(writer(w, began + seconds) for w in range(writers)))
+        return time.perf_counter() - began
+
+    elapsed = asyncio.run(main())
+    book.close()
+    engine.dispose()
+    return Cell(label, writers, spread, sum(counts), elapsed, [x for xs in latencies for x in xs])
+
+
 def _copy_ceiling(url: str, total: int, per_txn: int) -> Cell:
     """COPY the same rows (1 entry, 2 lines, 2 balance updates each), one txn per batch."""
     dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
@@ -220,6 +253,7 @@ def main() -> None:
         ("(a) naive: txn per entry", False, 1),
         ("(b) group commit", True, 1),
         ("(b) group commit, 100/call", True, 100),
+        (ASYNC_LABEL, True, 1),
     ]
     cells: list[Cell] = []
 
@@ -230,7 +264,10 @@ def main() -> None:
         for label, group, per_call in plan:
             for writers in writer_counts:
                 progress(f"{label}, {writers} writers, {spread}")
-                cells.append(_run(url, label, writers, spread, args.seconds, group, per_call))
+                if label == ASYNC_LABEL:
+                    cells.append(_run_async(url, label, writers, spread, args.seconds))
+                else:
+                    cells.append(_run(url, label, writers, spread, args.seconds, group, per_call))
     progress("COPY ceiling")
     cells.append(_copy_ceiling(url, 20_000, 500))
 

@@ -159,6 +159,12 @@ class Ledger:
         self, items: Sequence[tuple[NewEntry, str | None]], *, principal: str = "system"
     ) -> list[Posted | LedgerError]:
         """Record many entries, each with its own idempotency key and its own outcome."""
+        results, commands, slots = self._prepare_many(items, principal)
+        return _merge_many(results, slots, self.submit(commands))
+
+    def _prepare_many(
+        self, items: Sequence[tuple[NewEntry, str | None]], principal: str
+    ) -> tuple[list[Posted | LedgerError | None], list[Command], list[int]]:
         results: list[Posted | LedgerError | None] = [None] * len(items)
         commands: list[Command] = []
         slots: list[int] = []
@@ -168,16 +174,44 @@ class Ledger:
                 slots.append(i)
             except LedgerError as error:
                 results[i] = error
-        for i, outcome in zip(slots, self.submit(commands), strict=True):
-            assert not isinstance(outcome, HoldState)
-            results[i] = outcome
-        return [r for r in results if r is not None]
+        return results, commands, slots
 
     def resolve_hold(self, hold_id: str, action: HoldAction | str) -> HoldState:
         """Post or void a hold. A repeat answers with the current state."""
         result = _one(self.submit([ResolveHold(hold_id, HoldAction(action))]))
         assert isinstance(result, HoldState)
         return result
+
+    # --- writing from asyncio ----------------------------------------------------------
+    #
+    # The same operations for code running in an event loop (the HTTP write routes): the
+    # caller awaits the writer without occupying a thread. Same validation, same commands,
+    # same outcomes as the blocking methods above.
+
+    async def post_entry_async(
+        self, request: NewEntry, *, principal: str = "system", idempotency_key: str | None = None
+    ) -> Posted:
+        """:meth:`post_entry` for asyncio callers."""
+        command = self.prepare(request, principal, idempotency_key)
+        result = _one(await self.submit_async([command]))
+        assert isinstance(result, Posted)
+        return result
+
+    async def post_entries_async(
+        self, items: Sequence[tuple[NewEntry, str | None]], *, principal: str = "system"
+    ) -> list[Posted | LedgerError]:
+        """:meth:`post_entries` for asyncio callers."""
+        results, commands, slots = self._prepare_many(items, principal)
+        return _merge_many(results, slots, await self.submit_async(commands))
+
+    async def resolve_hold_async(self, hold_id: str, action: HoldAction | str) -> HoldState:
+        """:meth:`resolve_hold` for asyncio callers."""
+        result = _one(await self.submit_async([ResolveHold(hold_id, HoldAction(action))]))
+        assert isinstance(result, HoldState)
+        return result
+
+    async def submit_async(self, commands: Sequence[Command]) -> list[Outcome]:
+        return await self._writer.submit_async(commands)
 
     def reverse(
         self,
@@ -316,6 +350,15 @@ class Ledger:
     def head_seq(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.coalesce(func.max(entries.c.seq), 0))).scalar_one())
+
+
+def _merge_many(
+    results: list[Posted | LedgerError | None], slots: list[int], outcomes: list[Outcome]
+) -> list[Posted | LedgerError]:
+    for i, outcome in zip(slots, outcomes, strict=True):
+        assert not isinstance(outcome, HoldState)
+        results[i] = outcome
+    return [r for r in results if r is not None]
 
 
 def _one(outcomes: list[Outcome]) -> Posted | HoldState:

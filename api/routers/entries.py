@@ -1,4 +1,9 @@
-"""``/v1/entries``: post entries (one or a batch), read them, resolve holds."""
+"""``/v1/entries``: post entries (one or a batch), read them, resolve holds.
+
+The write routes are ``async``: they hand their commands to the ledger's group-commit writer
+and await the outcome in the event loop (:meth:`ledger.Ledger.post_entry_async`), so a
+request waiting for its commit holds no threadpool thread. The reads stay sync (threadpool).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, status
 from fastapi.responses import JSONResponse
+from pydantic_core import to_json
 
 from api.deps import IdempotencyKey, LedgerDep, Reader, Writer
 from api.errors import STATUS_BY_CODE, ApiProblem, ledger_code, ledger_problem
@@ -22,6 +28,15 @@ from ledger import EntryType, HoldAction, LedgerError, NewEntry, Posted
 
 router = APIRouter(prefix="/v1/entries", tags=["entries"], responses=PROTECTED)
 
+
+class FastJSONResponse(JSONResponse):
+    """``JSONResponse`` rendered by pydantic-core: the same bytes for the plain JSON data the
+    write routes answer with (compact, UTF-8, no floats), in a third of the time."""
+
+    def render(self, content: Any) -> bytes:
+        return to_json(content)
+
+
 EntryIdPath = Annotated[str, Path(max_length=64)]
 REPLAYED_HEADER = "Idempotent-Replayed"
 
@@ -32,18 +47,20 @@ REPLAYED_HEADER = "Idempotent-Replayed"
     response_model=EntryPublic,
     responses=problems(400, 403, 404, 409),
 )
-def post_entry(
+async def post_entry(
     body: EntryCreate, key: IdempotencyKey, book: LedgerDep, principal: Writer
 ) -> JSONResponse:
     """Record an entry (or, with `pending`, a hold). A retry with the same Idempotency-Key
     and body answers with the original entry; with another body, 409 `idempotency-conflict`."""
-    posted = book.post_entry(body.to_ledger(), principal=principal.name, idempotency_key=key)
+    posted = await book.post_entry_async(
+        body.to_ledger(), principal=principal.name, idempotency_key=key
+    )
     headers = {REPLAYED_HEADER: "true"} if posted.replayed else None
-    return JSONResponse(entry_json(posted.entry), status.HTTP_201_CREATED, headers=headers)
+    return FastJSONResponse(entry_json(posted.entry), status.HTTP_201_CREATED, headers=headers)
 
 
 @router.post("/batch", response_model=BatchPublic, responses=problems(403, 404))
-def post_batch(body: BatchCreate, book: LedgerDep, principal: Writer) -> JSONResponse:
+async def post_batch(body: BatchCreate, book: LedgerDep, principal: Writer) -> JSONResponse:
     """Record up to 1,000 entries, each with its own `idempotency_key` and its own result
     (`status` is what that entry alone would have answered). Entries are independent: one
     refused entry does not stop the others."""
@@ -56,14 +73,14 @@ def post_batch(body: BatchCreate, book: LedgerDep, principal: Writer) -> JSONRes
             slots.append(i)
         except LedgerError as error:
             outcomes[i] = error
-    posted = book.post_entries(requests, principal=principal.name)
+    posted = await book.post_entries_async(requests, principal=principal.name)
     for i, outcome in zip(slots, posted, strict=True):
         outcomes[i] = outcome
     results = [
         _batch_result(i, item.idempotency_key, outcome)
         for i, (item, outcome) in enumerate(zip(body.entries, outcomes, strict=True))
     ]
-    return JSONResponse({"results": results})
+    return FastJSONResponse({"results": results})
 
 
 def _batch_result(index: int, key: str, outcome: Posted | LedgerError | None) -> dict[str, Any]:
@@ -101,14 +118,14 @@ def get_entry(entry_id: EntryIdPath, book: LedgerDep, principal: Reader) -> Entr
 
 
 @router.post("/{entry_id}/post", responses=problems(403, 404, 409))
-def post_hold(entry_id: EntryIdPath, book: LedgerDep, _p: Writer) -> HoldPublic:
+async def post_hold(entry_id: EntryIdPath, book: LedgerDep, _p: Writer) -> HoldPublic:
     """Post a pending hold: move what it reserved. A repeat answers with the current state;
     posting a voided or expired hold is 409 `hold-not-pending`."""
-    return HoldPublic.build(book.resolve_hold(entry_id, HoldAction.POST))
+    return HoldPublic.build(await book.resolve_hold_async(entry_id, HoldAction.POST))
 
 
 @router.post("/{entry_id}/void", responses=problems(403, 404, 409))
-def void_hold(entry_id: EntryIdPath, book: LedgerDep, _p: Writer) -> HoldPublic:
+async def void_hold(entry_id: EntryIdPath, book: LedgerDep, _p: Writer) -> HoldPublic:
     """Void a pending hold: release what it reserved. A repeat answers with the current
     state; voiding a posted hold is 409 `hold-not-pending`."""
-    return HoldPublic.build(book.resolve_hold(entry_id, HoldAction.VOID))
+    return HoldPublic.build(await book.resolve_hold_async(entry_id, HoldAction.VOID))

@@ -25,6 +25,9 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
         max_overflow=pool_size,
         pool_pre_ping=True,
         echo=echo,
+        # Plan every execution for its parameters: a generic plan cached while a table was
+        # empty (psycopg prepares a statement after 5 runs) can keep scanning it once full.
+        connect_args={"options": "-c plan_cache_mode=force_custom_plan"},
     )
 
 
