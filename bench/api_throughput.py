@@ -37,11 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from benchdb import bench_url, fresh_database
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-
-from azora.db import upgrade
-from ledger.store.engine import make_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 LUA = Path(__file__).resolve().parent / "api_entries.lua"
@@ -72,20 +69,6 @@ class Result:
             f"{self.entries / self.seconds:>10,.0f} | {self.p50_ms:>8.1f} | {self.p99_ms:>8.1f} "
             f"| {per_commit:>14.1f} | {self.errors:>6} |"
         )
-
-
-def fresh_database(base_url: str) -> str:
-    url = make_url(base_url).set(database="azora_bench_api")
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{url.database}"'))
-    admin.dispose()
-    rendered = url.render_as_string(hide_password=False)
-    engine = make_engine(rendered)
-    upgrade(engine)
-    engine.dispose()
-    return rendered
 
 
 def free_port() -> int:
@@ -213,14 +196,14 @@ def main() -> None:
     parser.add_argument(
         "--anchoring", action="store_true", help="run the anchoring worker (a chain) too"
     )
-    parser.add_argument("--url", default=os.environ.get("AZORA_TEST_PG_URL", DEFAULT_PG))
+    parser.add_argument("--url", default=bench_url("azora_bench_api"))
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit(
             "wrk is not installed: `apt-get install -y wrk` (Debian/Ubuntu) or "
             "`brew install wrk` (macOS), then run this again"
         )
-    db_url = fresh_database(args.url)
+    db_url = fresh_database(args.url)  # durable commits checked there
     engine = create_engine(db_url)
     with engine.connect() as conn:
         sync = conn.execute(text("SHOW synchronous_commit")).scalar_one()

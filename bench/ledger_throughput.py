@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import threading
 import time
@@ -31,10 +30,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import psycopg
-from sqlalchemy import create_engine, text
+from benchdb import bench_url, fresh_database, pct
 from sqlalchemy.engine import make_url
 
-from azora.db import upgrade
 from ledger import Account, Ledger, NewEntry, Posted, Posting
 from ledger.canonical import canonical_json, keccak256
 from ledger.store.engine import make_engine
@@ -59,28 +57,7 @@ class Cell:
         return self.entries / self.seconds
 
     def pct(self, q: float) -> float:
-        if not self.latencies_ms:
-            return float("nan")
-        ordered = sorted(self.latencies_ms)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-def _fresh_database(url: str) -> str:
-    parsed = make_url(url)
-    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
-    admin.dispose()
-    engine = make_engine(url)
-    upgrade(engine)
-    with engine.connect() as conn:
-        sync = conn.execute(text("SHOW synchronous_commit")).scalar_one()
-        fsync = conn.execute(text("SHOW fsync")).scalar_one()
-    engine.dispose()
-    if sync != "on" or fsync != "on":
-        raise SystemExit(f"durable commits needed: synchronous_commit={sync}, fsync={fsync}")
-    return url
+        return pct(self.latencies_ms, q)
 
 
 def _setup(url: str) -> None:
@@ -235,17 +212,11 @@ def _copy_ceiling(url: str, total: int, per_txn: int) -> Cell:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    base = os.environ.get(
-        "AZORA_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/azora_test"
-    )
-    parser.add_argument(
-        "--url",
-        default=make_url(base).set(database="azora_bench").render_as_string(hide_password=False),
-    )
+    parser.add_argument("--url", default=bench_url("azora_bench"))
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--writers", default="1,8,32")
     args = parser.parse_args()
-    url = _fresh_database(args.url)
+    url = fresh_database(args.url)
     print(f"database {make_url(url).render_as_string(hide_password=True)}, durable commits")
     _setup(url)
     writer_counts = [int(w) for w in args.writers.split(",")]

@@ -17,38 +17,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import time
 from collections.abc import Callable
 
 import psycopg
-from sqlalchemy import create_engine, text
+from benchdb import bench_url, fresh_database, pct
 from sqlalchemy.engine import make_url
 
-from azora.db import upgrade
 from ledger.merkle import CompactRange, leaf_hash, verify_inclusion
 from ledger.store.engine import make_engine
 from ledger.tokenlog import TokenLog
 
 SAMPLES = 2000
-
-
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-def _fresh(url: str) -> None:
-    parsed = make_url(url)
-    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
-    admin.dispose()
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
 
 
 def _leaf(i: int) -> bytes:
@@ -137,14 +118,10 @@ def _gas() -> list[tuple[str, int]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    base = os.environ.get(
-        "AZORA_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/azora_test"
-    )
-    default_url = make_url(base).set(database="azora_bench_merkle")
-    parser.add_argument("--url", default=default_url.render_as_string(hide_password=False))
+    parser.add_argument("--url", default=bench_url("azora_bench_merkle"))
     parser.add_argument("--leaves", type=int, default=1_000_000)
     args = parser.parse_args()
-    _fresh(args.url)
+    fresh_database(args.url)
     print(f"loading {args.leaves:,} leaves and their Merkle nodes by COPY ...", flush=True)
     load_s, frontier = _load(args.url, args.leaves)
     engine = make_engine(args.url)
@@ -185,8 +162,8 @@ def main() -> None:
 
     rows = [
         (f"load {args.leaves:,} leaves + nodes (COPY), s", load_s, None, ""),
-        ("inclusion proof from PostgreSQL, ms", _pct(gen, 0.5), _pct(gen, 0.99), "p99 <= 5"),
-        ("verify an inclusion proof (no RPC), ms", _pct(ver, 0.5), _pct(ver, 0.99), "<= 1"),
+        ("inclusion proof from PostgreSQL, ms", pct(gen, 0.5), pct(gen, 0.99), "p99 <= 5"),
+        ("verify an inclusion proof (no RPC), ms", pct(ver, 0.5), pct(ver, 0.99), "<= 1"),
         ("append 100,000 leaves (hash + nodes) + new root, s", append_s, None, "<= 1"),
         ("root of the stored log (what the worker anchors), ms", root_ms, None, ""),
     ]
