@@ -247,6 +247,9 @@ class AnchorWorker:
             )
 
     def _finish(self, row: Any) -> RoundResult:
+        # The mined nonce first, the receipt second: in the other order a transaction mined
+        # between the two reads would look dropped.
+        mined_nonce = self.sender.confirmed_nonce()
         receipt = self.sender.receipt(row.tx_hash)
         if receipt is not None:
             if receipt["status"] != 1:
@@ -255,7 +258,7 @@ class AnchorWorker:
             if self.reconcile() == 0:
                 return RoundResult("waiting", row.tree_size, "mined, not deep enough yet")
             return RoundResult("anchored", row.tree_size, row.tx_hash)
-        if row.nonce < self.sender.confirmed_nonce():
+        if row.nonce < mined_nonce:
             # Our nonce went to another transaction: this one can never be mined.
             self._set_status(row.id, "dropped")
             return RoundResult("dropped", row.tree_size, f"{row.tx_hash} replaced")

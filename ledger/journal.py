@@ -50,6 +50,7 @@ from ledger.model import (
     Posted,
     Posting,
 )
+from ledger.money import asset, format_amount
 from ledger.store.bulk import insert_rows, member_of, update_balances
 from ledger.store.tables import balances, entries, entry_lines, journal_head
 
@@ -390,9 +391,11 @@ class _Batch:
             if b.allow_negative or d_balance - d_out >= 0:
                 continue
             if b.balance + d_balance - (b.pending_out + d_out) < 0:
+                unit = asset(b.asset)
                 raise InsufficientFunds(
-                    f"account {account_id!r} has {b.available} available, "
-                    f"the entry needs {-(d_balance - d_out)}",
+                    f"account {account_id!r} has {format_amount(b.available, unit)} "
+                    f"{unit.code} available, the entry needs "
+                    f"{format_amount(-(d_balance - d_out), unit)}",
                     account_id=account_id,
                 )
         stored = replace(entry, hash=entry.chained_hash(self.hash))

@@ -27,6 +27,7 @@ from ledger.model import (
     Posted,
     validate_account,
     validate_idempotency_key,
+    validate_kind,
     validate_new_entry,
 )
 from ledger.store.engine import WRITE_TXN
@@ -226,8 +227,6 @@ class Ledger:
         if idempotency_key is not None:
             validate_idempotency_key(idempotency_key)
         if kind is not None:
-            from ledger.model import validate_kind
-
             validate_kind(kind)
         canonical_json(metadata or {})
         result = _one(
