@@ -92,17 +92,16 @@ def _start_anchoring(
         return None
 
     def run() -> None:
-        from chain.anchoring import AnchorSettings, AnchorWorker
-        from chain.runtime import ChainConfig, open_token
+        from azora.wiring import anchor_settings, chain_config
+        from chain.anchoring import AnchorWorker
+        from chain.runtime import open_token
 
-        config = ChainConfig(settings.chain_rpc_url, settings.token_address, settings.data_dir)
+        config = chain_config(settings)
         delay_s = 1.0
         while not stop.is_set():
             try:
                 token = open_token(engine, config, deploy_if_missing=False)
-                worker = AnchorWorker(
-                    engine, token, AnchorSettings(interval_s=settings.anchor_interval_s)
-                )
+                worker = AnchorWorker(engine, token, anchor_settings(settings))
             except Exception as error:
                 log.warning("anchoring waits for the chain (retry in %.0fs): %s", delay_s, error)
                 stop.wait(delay_s)

@@ -242,9 +242,9 @@ def tokens_issue(user_id: str, ttl_s: int | None) -> None:
 
 
 def _chain_config(settings: Settings) -> ChainConfig:
-    from chain.runtime import ChainConfig
+    from azora.wiring import chain_config
 
-    return ChainConfig(settings.chain_rpc_url, settings.token_address, settings.data_dir)
+    return chain_config(settings)
 
 
 def _prepare_chain(settings: Settings) -> None:
@@ -293,13 +293,14 @@ def anchor(mode: str, force: bool) -> None:
     """Anchor the token log's root on chain (the same worker `azora serve` runs)."""
     import threading
 
-    from chain.anchoring import AnchorSettings, AnchorWorker
+    from azora.wiring import anchor_settings
+    from chain.anchoring import AnchorWorker
     from chain.runtime import open_token
 
     settings = Settings()
     engine = make_engine(settings.database_url)
     token = open_token(engine, _chain_config(settings), deploy_if_missing=False)
-    worker = AnchorWorker(engine, token, AnchorSettings(interval_s=settings.anchor_interval_s))
+    worker = AnchorWorker(engine, token, anchor_settings(settings))
     if mode == "loop":
         click.echo(f"anchoring every {settings.anchor_interval_s:g}s; Ctrl-C to stop", err=True)
         stop = threading.Event()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -32,6 +33,10 @@ class Settings(BaseSettings):
     # can refuse to start without it.
     anchor_private_key: str | None = Field(default=None, repr=False)
     anchor_interval_s: float = Field(default=60.0, gt=0)
+    # Anchors count as confirmed after this many blocks, or, with "finalized", once the
+    # chain's finalized block passes them (public testnets).
+    anchor_confirmations: int = Field(default=1, ge=1, le=64)
+    anchor_finality: Literal["confirmations", "finalized"] = "confirmations"
     # "off": no local chain is started, no token deployed, no anchoring worker runs
     # (the ledger API alone; proofs answer not-anchored).
     anchoring: bool = True

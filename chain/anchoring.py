@@ -55,6 +55,9 @@ class AnchorSettings:
     interval_s: float = 60.0
     size_threshold: int = 10_000  # anchor sooner once this many leaves wait
     receipt_timeout_s: float = 60.0
+    # True: an anchor is confirmed once its block is at or below the chain's `finalized`
+    # block (public testnets, mainnet); False: once it is `confirmations` deep.
+    finalized: bool = False
 
     def __post_init__(self) -> None:
         assert self.interval_s > 0 and self.size_threshold > 0 and self.receipt_timeout_s > 0
@@ -174,14 +177,14 @@ class AnchorWorker:
         if not missing:
             return 0
         events = {e.index: e for e in self.token.anchored_events(from_block=0)}
-        head = self._block_number()
+        settled = self._settled_block()
         recorded = 0
         for index in missing:
             on_chain = self.token.anchor_at(index)
             event = events.get(index)
             block = event.block_number if event else None
-            if block is not None and head - block + 1 < self.sender.settings.confirmations:
-                continue  # not deep enough yet
+            if block is not None and block > settled:
+                continue  # not deep enough (or not finalized) yet
             self._record_confirmed(
                 index, on_chain.tree_size, on_chain.root, event.tx_hash if event else None, block
             )
@@ -333,11 +336,16 @@ class AnchorWorker:
             return RoundResult("failed", size, str(error))
         except TransactionTimeout:
             return RoundResult("waiting", size, f"{signed.tx_hash} not mined yet")
-        self.reconcile()
+        if self.reconcile() == 0:
+            return RoundResult("waiting", size, f"{signed.tx_hash} mined, not final yet")
         return RoundResult("anchored", size, signed.tx_hash)
 
-    def _block_number(self) -> int:
-        return int(self.token.w3.eth.block_number)
+    def _settled_block(self) -> int:
+        """The highest block whose anchors count as confirmed."""
+        w3 = self.token.w3
+        if self.settings.finalized:
+            return int(w3.eth.get_block("finalized")["number"])
+        return int(w3.eth.block_number) - self.sender.settings.confirmations + 1
 
 
 def retry_after_s(engine: Engine, interval_s: float, clock: Callable[[], datetime]) -> int:

@@ -298,3 +298,22 @@ def test_anchoring_resumes_after_the_node_was_down(pg: Engine, tmp_path: Path) -
         assert [token.anchor_at(i).tree_size for i in range(2)] == [2, 5]
     finally:
         second.stop()
+
+
+def test_finalized_mode_confirms_only_below_the_finalized_block(
+    pg: Engine, node: LocalNode
+) -> None:
+    token = _token(pg, node.rpc_url)
+    worker = AnchorWorker(pg, token, AnchorSettings(interval_s=3600, finalized=True))
+    with Ledger(pg) as book:
+        _earn(book, 1, 4)
+    first = worker.run_once(force=True)
+    assert first.action == "waiting", first
+    assert token.anchor_count() == 1  # mined on chain...
+    with pg.connect() as conn:  # ...but not final: not confirmed, so no proof is served
+        assert conn.execute(select(anchors.c.status)).scalar_one() == "submitted"
+    assert Proofs(pg, contract=token.address).latest_confirmed() is None
+    token.w3.provider.make_request("anvil_mine", [hex(100)])  # type: ignore[arg-type]
+    assert worker.run_once().action == "confirmed"
+    record = Proofs(pg, contract=token.address).latest_confirmed()
+    assert record is not None and (record.tree_size, record.index) == (4, 0)
