@@ -1,7 +1,7 @@
 """Anchors of the token log on chain, and deployments of the token per chain id.
 
 Revision ID: 0005_anchors
-Revises: 0003_token_log
+Revises: 0004_rewards
 Create Date: 2026-11-29
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from ledger.store.types import UTCDateTime
 
 revision: str = "0005_anchors"
-down_revision: str | Sequence[str] | None = "0003_token_log"
+down_revision: str | Sequence[str] | None = "0004_rewards"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
