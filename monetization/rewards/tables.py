@@ -8,7 +8,6 @@ rebuildable at any time.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -20,12 +19,10 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
-    Numeric,
     String,
     Table,
     Text,
 )
-from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from ledger.store.types import Amount, UTCDateTime
 
@@ -35,37 +32,27 @@ _SORT_DIGITS = 79
 _NEG_OFFSET = 10**_SORT_DIGITS
 
 
-class SortableAmount(TypeDecorator[int]):
+class SortableAmount(Amount):
     """A signed exact integer that the database can ORDER BY.
 
-    PostgreSQL: ``NUMERIC(78,0)``. SQLite has no exact wide type, so it stores text that
-    sorts like the number: ``p`` + 79 digits for >= 0, ``n`` + the 79-digit complement for
-    negatives ('n' < 'p', and a more negative value has a smaller complement).
+    PostgreSQL: ``NUMERIC(78,0)``, as :class:`Amount`. SQLite has no exact wide type, so it
+    stores text that sorts like the number: ``p`` + 79 digits for >= 0, ``n`` + the 79-digit
+    complement for negatives ('n' < 'p', and a more negative value has a smaller complement).
     """
 
-    impl = Numeric(78, 0)
     cache_ok = True
 
-    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
-        if dialect.name == "sqlite":
-            return dialect.type_descriptor(String(80))
-        return dialect.type_descriptor(Numeric(78, 0))
-
     def process_bind_param(self, value: int | None, dialect: Dialect) -> Any:
-        if value is None:
-            return None
+        if dialect.name != "sqlite" or value is None:
+            return super().process_bind_param(value, dialect)
         if type(value) is not int:
             raise TypeError(f"scores are ints of smallest units, got {value!r}")
-        if dialect.name != "sqlite":
-            return Decimal(value)
         return encode_sortable(value)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> int | None:
-        if value is None:
-            return None
         if isinstance(value, str):
             return decode_sortable(value)
-        return int(value)
+        return super().process_result_value(value, dialect)
 
 
 def encode_sortable(value: int) -> str:
