@@ -51,6 +51,12 @@ def _post(
     return client.post(path, json=body, headers=headers)
 
 
+def _run(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        args, cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
 def _wait_for_proof(client: httpx.Client, entry_id: str) -> dict[str, object]:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -107,43 +113,24 @@ def test_an_auditor_verifies_with_the_readme_commands(
         "ENTRY_ID": entry_ids[0],
         "RPC": node.rpc_url,
     }
-    run = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", block.group(1)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    run = _run(["bash", "-euo", "pipefail", "-c", block.group(1)], tmp_path, env)
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.stdout.count("VALID:") == 2, run.stdout
     proof = json.loads((tmp_path / "proof.json").read_text())
     assert proof["entry_id"] == entry_ids[0]
 
     # A tampered proof is refused with a reason, exit 1; an unreachable chain is exit 2.
-    proof["leaf"] = proof["leaf"].replace(
+    forged_leaf = proof["leaf"].replace(
         '"amount":"1500000000000000000"', '"amount":"9500000000000000000"'
     )
-    (tmp_path / "forged.json").write_text(json.dumps(proof))
-    forged = subprocess.run(
-        ["azora", "audit", "entry", "forged.json", "--rpc", node.rpc_url, "--json"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    assert forged_leaf != proof["leaf"], "the forgery must change the leaf"
+    (tmp_path / "forged.json").write_text(json.dumps({**proof, "leaf": forged_leaf}))
+    forged = _run(
+        ["azora", "audit", "entry", "forged.json", "--rpc", node.rpc_url, "--json"], tmp_path, env
     )
     assert forged.returncode == 1, forged.stdout + forged.stderr
     assert json.loads(forged.stdout)["verdict"] == "invalid"
-    down = subprocess.run(
-        ["azora", "audit", "entry", "proof.json", "--rpc", "http://127.0.0.1:9"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    down = _run(
+        ["azora", "audit", "entry", "proof.json", "--rpc", "http://127.0.0.1:9"], tmp_path, env
     )
     assert down.returncode == 2, down.stdout + down.stderr

@@ -180,7 +180,7 @@ def test_audit_log_passes_then_fails_after_history_is_rewritten(
     assert "not consistent" in forged_result.reason
 
 
-def _azora(env: dict[str, str], *args: str, timeout_s: float = 120) -> subprocess.Popen[str]:
+def _azora(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "azora.cli", *args],
         env=env,
