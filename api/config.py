@@ -1,13 +1,33 @@
-"""Settings of the HTTP layer: they are fields of the one settings object.
+"""What the HTTP layer is configured with, handed to it by the composition root.
 
-``ApiSettings`` names :class:`azora.settings.Settings` where the HTTP layer reads its limits
-(rate limit, body size, token lifetime, key cache), so a test can pass its own.
+``api/`` reads no environment and imports nothing of ``azora/``: :mod:`azora.bootstrap`
+builds an :class:`ApiConfig` from the one settings object and an
+:class:`api.context.ApiContext` around it.
 """
 
 from __future__ import annotations
 
-from azora.settings import MIB, Settings
+from dataclasses import dataclass
 
-ApiSettings = Settings
+MIB = 1024 * 1024
 
-__all__ = ["MIB", "ApiSettings"]
+
+@dataclass(frozen=True, slots=True)
+class ApiConfig:
+    """Limits and credentials of the HTTP layer. Units are in the names."""
+
+    jwt_secret: str
+    admin_api_key: str | None = None
+    rate_limit_per_s: float = 20_000.0
+    rate_limit_burst: int = 40_000
+    max_body_bytes: int = 4 * MIB
+    user_token_ttl_s: int = 3600
+    key_cache_ttl_s: float = 2.0
+    # For the Retry-After of an entry not anchored yet.
+    anchor_interval_s: float = 60.0
+
+    def __post_init__(self) -> None:
+        assert self.jwt_secret, "the HTTP layer needs a JWT secret"
+        assert self.rate_limit_per_s > 0 and self.rate_limit_burst >= 1
+        assert self.max_body_bytes >= 1024 and self.user_token_ttl_s >= 60
+        assert self.key_cache_ttl_s >= 0 and self.anchor_interval_s > 0

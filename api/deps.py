@@ -9,17 +9,15 @@ accounts and ``/v1/users/{id}/...`` only).
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from api.config import ApiSettings
+from api.context import ApiContext
 from api.errors import ApiProblem
-from api.keystore import KeyStore
-from api.limits import RateLimiter, retry_after_header
+from api.limits import retry_after_header
 from api.security import (
     InvalidToken,
     Principal,
@@ -37,18 +35,6 @@ _bearer = HTTPBearer(
     auto_error=False,
     description="An API key (`azora_<id>_<secret>`) or a user token (JWT).",
 )
-
-
-@dataclass(frozen=True, slots=True)
-class ApiContext:
-    """What the routes need from the app, built once by :func:`api.app.create_app`."""
-
-    ledger: Ledger
-    keys: KeyStore
-    limiter: RateLimiter
-    jwt_secret: str
-    admin_api_key: str | None
-    api_settings: ApiSettings
 
 
 async def get_context(request: Request) -> ApiContext:
@@ -71,7 +57,7 @@ def _unauthorized(detail: str) -> ApiProblem:
 
 
 async def _authenticate(context: ApiContext, presented: str) -> Principal:
-    admin_key = context.admin_api_key
+    admin_key = context.config.admin_api_key
     if admin_key and hmac.compare_digest(presented.encode(), admin_key.encode()):
         return Principal(PrincipalKind.KEY, ENV_ADMIN_KEY_ID, frozenset({Scope.ADMIN}))
     parts = split_api_key(presented)
@@ -83,7 +69,7 @@ async def _authenticate(context: ApiContext, presented: str) -> Principal:
         context.keys.remember(key)
         return Principal(PrincipalKind.KEY, key.id, key.scopes)
     try:
-        user_id = verify_user_token(presented, context.jwt_secret)
+        user_id = verify_user_token(presented, context.config.jwt_secret)
     except InvalidToken as error:
         raise _unauthorized(f"the bearer token is invalid: {error}") from None
     return Principal(PrincipalKind.USER, user_id)

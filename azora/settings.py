@@ -1,4 +1,9 @@
-"""The one configuration object: environment variables prefixed ``AZORA_``."""
+"""The one configuration object: environment variables prefixed ``AZORA_``.
+
+Only the composition root (:mod:`azora.bootstrap`) and the command line read it; every
+module below ``azora/`` receives the values it needs. :mod:`azora.production`
+is the production guard: it names what is wrong and never echoes a secret.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,13 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DATA_DIR = Path(".azora")
 MIB = 1024 * 1024
+AZR_UNIT = 10**18
+SECRET_MIN_CHARS = 32  # JWT secret, admin API key
 
 
 class Environment(StrEnum):
@@ -18,20 +25,24 @@ class Environment(StrEnum):
     PRODUCTION = "production"
 
 
-class InsecureConfiguration(ValueError):
-    """Production was asked for with a development default still in place."""
-
-
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="AZORA_", extra="ignore")
+    # hide_input_in_errors: a malformed value must never show up in an error message.
+    model_config = SettingsConfigDict(
+        env_prefix="AZORA_", extra="ignore", hide_input_in_errors=True
+    )
 
     env: Environment = Environment.DEVELOPMENT
     database_url: str = f"sqlite:///{DATA_DIR}/ledger.db"
+    data_dir: Path = DATA_DIR
+
+    # --- chain ---------------------------------------------------------------------------
     chain_rpc_url: str = "http://127.0.0.1:8545"
     token_address: str | None = None
-    # Read by chain.keys.load_account (a 0x key or a key file); declared here so production
-    # can refuse to start without it.
+    # The signing key (ANCHOR_ROLE, MINTER_ROLE): a 0x hex key or the path of a key file
+    # (hex or an encrypted keystore, with its password).
     anchor_private_key: str | None = Field(default=None, repr=False)
+    anchor_private_key_file: Path | None = None
+    anchor_keystore_password: str | None = Field(default=None, repr=False)
     anchor_interval_s: float = Field(default=60.0, gt=0)
     # Anchors count as confirmed after this many blocks, or, with "finalized", once the
     # chain's finalized block passes them (public testnets).
@@ -40,9 +51,14 @@ class Settings(BaseSettings):
     # "off": no local chain is started, no token deployed, no anchoring worker runs
     # (the ledger API alone; proofs answer not-anchored).
     anchoring: bool = True
+
+    # --- credentials ---------------------------------------------------------------------
     admin_api_key: str | None = Field(default=None, repr=False)
+    # Signs user tokens. Development: generated once and kept under data_dir.
     jwt_secret: str | None = Field(default=None, repr=False)
-    # HTTP layer: per principal and per process, generous so benchmarks are not throttled.
+
+    # --- HTTP layer ----------------------------------------------------------------------
+    # Per principal and per process, generous so benchmarks are not throttled.
     rate_limit_per_s: float = Field(default=20_000.0, gt=0)
     rate_limit_burst: int = Field(default=40_000, ge=1)
     # A batch of 1,000 entries with a few postings each is about 400 KiB.
@@ -50,30 +66,41 @@ class Settings(BaseSettings):
     user_token_ttl_s: int = Field(default=3600, ge=60, le=7 * 86400)
     # How long a verified API key is trusted before it is read again (revocation delay in
     # the *other* processes; the process that revokes forgets it at once).
-    key_cache_ttl_s: float = Field(default=2.0, ge=0)
+    key_cache_ttl_s: float = Field(default=2.0, ge=0, le=300)
     access_log: bool = False  # uvicorn's line per request (costs throughput)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=1, ge=1, le=64)
-    data_dir: Path = DATA_DIR
 
-    @model_validator(mode="after")
-    def _refuse_insecure_production(self) -> Settings:
-        if self.env is Environment.PRODUCTION:
-            missing = [
-                name
-                for name, value in (
-                    ("AZORA_JWT_SECRET", self.jwt_secret),
-                    ("AZORA_ANCHOR_PRIVATE_KEY", self.anchor_private_key),
-                )
-                if not value
-            ]
-            if missing:
-                raise InsecureConfiguration(
-                    f"AZORA_ENV=production refuses to start without {', '.join(missing)}"
-                )
-            if self.database_url.startswith("sqlite"):
-                raise InsecureConfiguration(
-                    "AZORA_ENV=production needs AZORA_DATABASE_URL to name PostgreSQL"
-                )
-        return self
+    # --- background work -----------------------------------------------------------------
+    maintenance_interval_s: float = Field(default=5.0, gt=0, le=3600)
+
+    # --- rewards (AZORA_REWARDS_*) ---------------------------------------------------------
+    # Gifts between users (reward.transferred): off unless switched on.
+    rewards_gifts_enabled: bool = False
+    # Most a user may give away per UTC day, in smallest AZR units (default 100 AZR).
+    rewards_gift_daily_limit_units: int = Field(default=100 * AZR_UNIT, ge=0)
+    # How long a redemption's hold reserves the tokens before it expires.
+    rewards_hold_ttl_s: int = Field(default=3600, ge=60, le=30 * 86400)
+    # Merchandise waits for an admin: a longer hold.
+    rewards_merchandise_hold_ttl_s: int = Field(default=14 * 86400, ge=60, le=60 * 86400)
+    # A withdrawal waits for chain confirmations: long enough to outlive an RPC outage.
+    rewards_withdrawal_hold_ttl_s: int = Field(default=86400, ge=60, le=30 * 86400)
+    # Most journal entries one leaderboard read will project before answering.
+    rewards_read_catch_up_max: int = Field(default=50_000, ge=1)
+
+    @property
+    def production(self) -> bool:
+        return self.env is Environment.PRODUCTION
+
+
+def weak_secret_problems(settings: Settings) -> list[str]:
+    """Secrets that are set but too short to be secrets (in any environment)."""
+    problems = []
+    for name, value in (
+        ("AZORA_JWT_SECRET", settings.jwt_secret),
+        ("AZORA_ADMIN_API_KEY", settings.admin_api_key),
+    ):
+        if value is not None and len(value) < SECRET_MIN_CHARS:
+            problems.append(f"{name} must be at least {SECRET_MIN_CHARS} characters")
+    return problems

@@ -1,6 +1,8 @@
-"""Alembic environment: the URL comes from the caller (``azora db upgrade``) or settings."""
+"""Alembic environment: ``azora db upgrade`` hands it an open connection."""
 
 from __future__ import annotations
+
+import os
 
 from alembic import context
 from sqlalchemy import Connection, create_engine
@@ -16,11 +18,8 @@ connection = context.config.attributes.get("connection")
 if connection is not None:
     _run(connection)
 else:
-    url = context.config.get_main_option("sqlalchemy.url")
-    if not url:
-        from azora.settings import Settings
-
-        url = Settings().database_url
+    # Run as `alembic` directly: the URL from alembic.ini or AZORA_DATABASE_URL.
+    url = context.config.get_main_option("sqlalchemy.url") or os.environ["AZORA_DATABASE_URL"]
     engine = create_engine(url)
     with engine.connect() as conn:
         _run(conn)

@@ -1,7 +1,7 @@
 # HTTP API: its tests, its lint, and its throughput benchmark (included by the root Makefile).
 .PHONY: test-api lint-api bench-api
 
-API_PY := api azora/cli.py migrations/versions/0002_api_auth.py tests/e2e tests/unit/api \
+API_PY := api azora migrations/versions/0002_api_auth.py tests/e2e tests/unit/api \
 	tests/integration/api bench/api_throughput.py
 
 test-api: deps

@@ -51,6 +51,6 @@ async def revoke_api_key(
 @router.post("/tokens", status_code=status.HTTP_201_CREATED)
 async def issue_token(body: UserTokenCreate, context: Context, _p: Admin) -> UserTokenPublic:
     """Issue a user token (JWT) for the wallet UI: it reaches only that user's accounts."""
-    ttl_s = body.ttl_s or context.api_settings.user_token_ttl_s
-    token, expires = issue_user_token(body.user_id, context.jwt_secret, ttl_s)
+    ttl_s = body.ttl_s or context.config.user_token_ttl_s
+    token, expires = issue_user_token(body.user_id, context.config.jwt_secret, ttl_s)
     return UserTokenPublic(token=token, user_id=body.user_id, expires_at=expires)

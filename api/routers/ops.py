@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import func, select, text
 
-from api.deps import LedgerDep
-from chain.localnode import rpc_chain_id
+from api.deps import Context, LedgerDep
 from ledger.store.tables import anchors, journal_head
 from ledger.tokenlog import TokenLog
 
 router = APIRouter(tags=["operations"])
-
-CHAIN_PROBE_TIMEOUT_S = 0.5
 
 
 @router.get("/healthz")
@@ -25,20 +22,18 @@ async def healthz() -> dict[str, str]:
 @router.get(
     "/readyz", responses={503: {"description": "The database or the chain does not answer"}}
 )
-def readyz(request: Request, book: LedgerDep) -> JSONResponse:
+def readyz(context: Context) -> JSONResponse:
     """Readiness: the database answers, and the chain does when anchoring is on."""
     body = {"status": "ok", "database": "ok", "chain": "disabled"}
     try:
-        with book.engine.connect() as conn:
+        with context.ledger.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except Exception as error:
         body.update(status="unavailable", database=type(error).__name__)
-    settings = request.app.state.settings
-    if settings.anchoring:
-        chain_id = rpc_chain_id(settings.chain_rpc_url, timeout_s=CHAIN_PROBE_TIMEOUT_S)
-        body["chain"] = "unreachable" if chain_id is None else f"ok (chain id {chain_id})"
-        if chain_id is None:
-            body["status"] = "unavailable"
+    chain = context.chain_status()
+    body["chain"] = chain.detail
+    if not chain.ok:
+        body["status"] = "unavailable"
     return JSONResponse(body, status_code=200 if body["status"] == "ok" else 503)
 
 

@@ -8,26 +8,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
 
-from api.deps import CurrentPrincipal, LedgerDep
+from api.deps import Context, CurrentPrincipal
 from api.errors import ApiProblem, problem_response
 from api.schemas.common import PROTECTED, problems
 from chain.anchoring import retry_after_s
-from ledger.proofs import ANCHORS_MAX_LIMIT, NotAnchored, Proofs
+from ledger.proofs import ANCHORS_MAX_LIMIT, NotAnchored
 
 router = APIRouter(tags=["proofs"])
 
 
-def _proofs(request: Request) -> Proofs:
-    proofs: Proofs = request.app.state.proofs
-    return proofs
-
-
 @router.get("/v1/anchors", responses=problems(422))
 def list_anchors(
-    request: Request,
+    context: Context,
     limit: Annotated[int, Query(ge=1, le=ANCHORS_MAX_LIMIT)] = 100,
     cursor: Annotated[
         int | None,
@@ -36,7 +31,7 @@ def list_anchors(
 ) -> dict[str, Any]:
     """Anchors of the token log, newest tree size first: chain id, contract, tx hash, block,
     tree size, root and status (signed, submitted, confirmed, dropped, failed)."""
-    found = _proofs(request).anchors(limit=limit, before_size=cursor)
+    found = context.proofs.anchors(limit=limit, before_size=cursor)
     next_cursor = str(found[-1].tree_size) if len(found) == limit else None
     return {"data": [a.as_json() for a in found], "next_cursor": next_cursor}
 
@@ -46,25 +41,24 @@ def list_anchors(
     responses=PROTECTED | problems(404, 409),
 )
 def entry_proof(
-    request: Request,
+    context: Context,
     entry_id: Annotated[str, Path(max_length=64)],
-    book: LedgerDep,
     principal: CurrentPrincipal,
 ) -> Any:
     """Inclusion proof of an entry's token-log leaf against the latest confirmed anchor.
 
     409 `not-anchored` with `Retry-After` while no confirmed anchor covers it yet.
     """
+    book = context.ledger
     entry = book.get_entry(entry_id)
     if not any(
         principal.owns_account(a) for p in entry.postings for a in (p.source, p.destination)
     ):
         raise ApiProblem("not-found", f"entry {entry_id!r} does not exist")
-    settings = request.app.state.settings
     try:
-        return _proofs(request).entry_proof(
+        return context.proofs.entry_proof(
             entry_id,
-            retry_after_s=retry_after_s(book.engine, settings.anchor_interval_s, book.clock),
+            retry_after_s=retry_after_s(book.engine, context.config.anchor_interval_s, book.clock),
         )
     except NotAnchored as error:
         return problem_response(
@@ -76,11 +70,11 @@ def entry_proof(
 
 @router.get("/v1/proofs/consistency", responses=problems(404, 422))
 def consistency_proof(
-    request: Request,
+    context: Context,
     from_size: Annotated[int, Query(alias="from", ge=1, le=2**63 - 1)],
     to_size: Annotated[int, Query(alias="to", ge=1, le=2**63 - 1)],
 ) -> JSONResponse:
     """Consistency proof between two anchored tree sizes (RFC 9162 §2.1.4)."""
     if from_size > to_size:
         raise ApiProblem("invalid-request", "`from` must not be above `to`")
-    return JSONResponse(_proofs(request).consistency(from_size, to_size))
+    return JSONResponse(context.proofs.consistency(from_size, to_size))

@@ -6,13 +6,12 @@ includes the whole rewards surface with one line.
 
 from __future__ import annotations
 
-import threading
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Response, status
 from fastapi.responses import JSONResponse
 
-from api.deps import Admin, IdempotencyKey, LedgerDep, Reader, Writer, ensure_user_visible
+from api.deps import Admin, Context, IdempotencyKey, Reader, Writer, ensure_user_visible
 from api.errors import ApiProblem
 from api.schemas.common import PROTECTED, problems
 from api.schemas.rewards import (
@@ -35,30 +34,16 @@ from api.schemas.rewards import (
     azr,
 )
 from api.security import Principal
-from ledger import AZR, Ledger, Posted, parse_amount
+from ledger import AZR, Posted, parse_amount
 from monetization.rewards import Rewards
 from monetization.rewards.earning import HISTORY_MAX_LIMIT
-from monetization.rewards.fulfilment import chain_minter_from_settings
 
 REPLAYED_HEADER = "Idempotent-Replayed"
 CURSOR_MAX_CHARS = 20
-_service_lock = threading.Lock()
 
 
-def get_rewards(request: Request, book: LedgerDep) -> Rewards:
-    """One :class:`Rewards` per app, over the app's ledger (built on first use)."""
-    service: Rewards | None = getattr(request.app.state, "rewards", None)
-    if service is None:
-        with _service_lock:
-            service = getattr(request.app.state, "rewards", None)
-            if service is None:
-                service = _build(book)
-                request.app.state.rewards = service
-    return service
-
-
-def _build(book: Ledger) -> Rewards:
-    return Rewards(book, minter=chain_minter_from_settings)
+async def get_rewards(context: Context) -> Rewards:
+    return context.rewards
 
 
 RewardsDep = Annotated[Rewards, Depends(get_rewards)]

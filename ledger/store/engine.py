@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -32,9 +31,8 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
 
 
 def _sqlite_engine(url: str, *, echo: bool) -> Engine:
-    parsed = make_url(url)
-    if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    # Nothing is created here: a missing file is refused by the caller before it builds an
+    # engine, and `azora db upgrade` makes the directory (it is the one that creates).
     engine = create_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_S},

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from ledger import Ledger
 from monetization.rewards.accounts import AccountOpener
-from monetization.rewards.config import RewardsSettings
+from monetization.rewards.config import RewardsConfig
 from monetization.rewards.earning import Earning, Earnings, HistoryItem, utcnow
 from monetization.rewards.leaderboard import Leaderboards, Projector
 from monetization.rewards.model import (
@@ -37,12 +37,12 @@ class Rewards:
         self,
         book: Ledger,
         *,
-        settings: RewardsSettings | None = None,
+        settings: RewardsConfig | None = None,
         clock: Callable[[], datetime] = utcnow,
         minter: MinterFactory | None = None,
     ) -> None:
         self.book = book
-        self.settings = settings or RewardsSettings()
+        self.settings = settings or RewardsConfig()
         self.clock = clock
         accounts = AccountOpener(book)
         self.earnings = Earnings(book, accounts, self.settings, clock)
@@ -70,6 +70,6 @@ __all__ = [
     "Redemption",
     "RedemptionStatus",
     "Rewards",
-    "RewardsSettings",
+    "RewardsConfig",
     "Window",
 ]

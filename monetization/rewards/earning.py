@@ -37,7 +37,7 @@ from ledger.money import check_units
 from ledger.store.engine import WRITE_TXN
 from ledger.store.tables import entries
 from monetization.rewards.accounts import AccountOpener
-from monetization.rewards.config import RewardsSettings
+from monetization.rewards.config import RewardsConfig
 from monetization.rewards.errors import (
     CapReached,
     TransferLimitReached,
@@ -97,7 +97,7 @@ class Earnings:
         self,
         book: Ledger,
         accounts: AccountOpener,
-        settings: RewardsSettings,
+        settings: RewardsConfig,
         clock: Clock = utcnow,
     ) -> None:
         self.book = book

@@ -304,20 +304,3 @@ class ChainMinter:
 
     def total_supply(self) -> int:
         return int(self.token.total_supply())
-
-
-def chain_minter_from_settings() -> ChainMinter:
-    """The token the service anchors to (AZORA_TOKEN_ADDRESS, or the deployment recorded in
-    the database for the node's chain), signed by AZORA_ANCHOR_PRIVATE_KEY (MINTER_ROLE)."""
-    from azora.settings import Settings
-    from azora.wiring import chain_config
-    from chain.runtime import open_token
-    from ledger.store.engine import make_engine
-
-    settings = Settings()
-    config = chain_config(settings)
-    engine = make_engine(settings.database_url)
-    try:
-        return ChainMinter(open_token(engine, config, deploy_if_missing=False))
-    finally:
-        engine.dispose()

@@ -67,7 +67,7 @@ from ledger.model import validate_idempotency_key
 from ledger.money import check_units
 from ledger.store.engine import WRITE_TXN
 from monetization.rewards.accounts import AccountOpener
-from monetization.rewards.config import RewardsSettings
+from monetization.rewards.config import RewardsConfig
 from monetization.rewards.errors import (
     InvalidRedemption,
     OutOfStock,
@@ -121,7 +121,7 @@ class Redemptions:
         self,
         book: Ledger,
         accounts: AccountOpener,
-        settings: RewardsSettings,
+        settings: RewardsConfig,
         clock: Clock,
         minter: MinterFactory | None = None,
     ) -> None:

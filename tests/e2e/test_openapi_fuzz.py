@@ -26,7 +26,7 @@ from tests.e2e.conftest import LiveServer, start_server
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-FUZZ_ADMIN_KEY = "fuzz-admin-key-0123456789abcdef"
+FUZZ_ADMIN_KEY = "fuzz-admin-key-0123456789abcdef-0123456789"
 MAX_EXAMPLES = 12
 CHECKS = [
     not_a_server_error,

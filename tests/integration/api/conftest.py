@@ -8,15 +8,15 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from api.app import create_app
-from api.config import ApiSettings
+from azora.asgi import app_for
+from azora.bootstrap import build
 from azora.settings import Settings
 
 if TYPE_CHECKING:
     # Imported where used: its import-time deprecation warning is filtered by then.
     from fastapi.testclient import TestClient
 
-ADMIN_KEY = "test-admin-key-0123456789abcdef"
+ADMIN_KEY = "test-admin-key-0123456789abcdef-0123456789"
 JWT_SECRET = "test-jwt-secret-" * 4
 
 
@@ -81,9 +81,10 @@ def make_client(database_url: str, **api: object) -> TestClient:
         admin_api_key=ADMIN_KEY,
         jwt_secret=JWT_SECRET,
         anchoring=False,
+        key_cache_ttl_s=0,
+        **api,  # type: ignore[arg-type]
     )
-    api_settings = ApiSettings(key_cache_ttl_s=0, **api)  # type: ignore[arg-type]
-    return TestClient(create_app(settings, api_settings=api_settings))
+    return TestClient(app_for(build(settings)))
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine
 
 from ledger import Ledger
-from monetization.rewards import Rewards, RewardsSettings
+from monetization.rewards import Rewards, RewardsConfig
 
 AZR = 10**18
 
@@ -46,7 +46,7 @@ def ledger_(engine: Engine, clock: FakeClock) -> Iterator[Ledger]:
 
 @pytest.fixture
 def rewards(ledger_: Ledger, clock: FakeClock) -> Rewards:
-    return Rewards(ledger_, settings=RewardsSettings(gifts_enabled=True), clock=clock)
+    return Rewards(ledger_, settings=RewardsConfig(gifts_enabled=True), clock=clock)
 
 
 def fund(rewards: Rewards, user: str, n_lessons: int, prefix: str = "fund") -> int:

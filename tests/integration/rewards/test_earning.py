@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import Engine
 
 from ledger import IdempotencyConflict, InsufficientFunds, InvalidRequest, LedgerError
-from monetization.rewards import EarningRule, Rewards, RewardsSettings
+from monetization.rewards import EarningRule, Rewards, RewardsConfig
 from monetization.rewards.errors import (
     CapReached,
     TransferLimitReached,
@@ -137,7 +137,7 @@ def test_gift_limit_and_switch(ledger_: object, rewards: Rewards, clock: FakeClo
     fund(rewards, "u1", 10)
     limited = Rewards(
         rewards.book,
-        settings=RewardsSettings(gifts_enabled=True, gift_daily_limit_units=15 * AZR),
+        settings=RewardsConfig(gifts_enabled=True, gift_daily_limit_units=15 * AZR),
         clock=clock,
     )
     limited.earnings.gift("u1", "u2", 10 * AZR, key="g-1")
@@ -145,7 +145,7 @@ def test_gift_limit_and_switch(ledger_: object, rewards: Rewards, clock: FakeClo
         limited.earnings.gift("u1", "u2", 6 * AZR, key="g-2")
     clock.advance(days=1)
     limited.earnings.gift("u1", "u2", 6 * AZR, key="g-2")
-    off = Rewards(rewards.book, settings=RewardsSettings(gifts_enabled=False), clock=clock)
+    off = Rewards(rewards.book, settings=RewardsConfig(gifts_enabled=False), clock=clock)
     with pytest.raises(TransfersDisabled) as refused:
         off.earnings.gift("u1", "u2", 1 * AZR, key="g-3")
     assert isinstance(refused.value, LedgerError)

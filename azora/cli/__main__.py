@@ -1,0 +1,3 @@
+from azora.cli import main
+
+main()

@@ -1,0 +1,70 @@
+"""``azora serve``: the HTTP API, its background jobs, and (development) a local chain."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from azora.cli.base import CliState, pass_state
+from azora.settings import Settings
+from chain.errors import ChainError
+from chain.localnode import stop_pid
+
+
+def _prepare_chain(state: CliState) -> int | None:
+    """Before the workers start: a local node if needed, the token deployed or found.
+
+    Done once here, not in each worker, so two workers never deploy twice; the address
+    reaches them through AZORA_TOKEN_ADDRESS. A chain that cannot be reached is reported
+    and the API serves anyway (anchoring retries in the background). Returns the PID of a
+    local node started here (stopped again when serving ends).
+    """
+    chain = state.container().chain
+    started: int | None = None
+    try:
+        started = chain.ensure_local_node()
+        if started is not None:
+            click.echo(f"started a local anvil (pid {started}) at {chain.config.rpc_url}", err=True)
+        token = chain.token(deploy_if_missing=True)
+    except ChainError as error:
+        click.echo(f"warning: chain unavailable, anchoring will retry: {error}", err=True)
+        return started
+    os.environ["AZORA_TOKEN_ADDRESS"] = token.address
+    click.echo(f"AzoraToken at {token.address}", err=True)
+    return started
+
+
+@click.command()
+@click.option("--host", default=None, help="Default: AZORA_HOST or 127.0.0.1.")
+@click.option("--port", type=int, default=None, help="Default: AZORA_PORT or 8000.")
+@click.option("--workers", type=int, default=None, help="Default: AZORA_WORKERS or 1.")
+@pass_state
+def serve(state: CliState, host: str | None, port: int | None, workers: int | None) -> None:
+    """Serve the HTTP API (and, beside it, anchoring and maintenance)."""
+    import uvicorn
+
+    container = state.container()  # refuses a missing database or insecure production
+    container.jwt_secret  # noqa: B018 - generated once here, read by every worker
+    settings: Settings = container.settings
+    started = _prepare_chain(state) if settings.anchoring and not settings.token_address else None
+    state.close()  # the workers build their own containers
+    try:
+        uvicorn.run(
+            "azora.asgi:create_app",
+            factory=True,
+            host=host or settings.host,
+            port=port or settings.port,
+            workers=workers or settings.workers,
+            loop="uvloop",
+            http="httptools",
+            access_log=settings.access_log,
+        )
+    finally:
+        if started is not None:
+            click.echo(f"stopping the local anvil (pid {started})", err=True)
+            stop_pid(started)
+
+
+def register(main: click.Group) -> None:
+    main.add_command(serve)

@@ -1,0 +1,75 @@
+"""What runs beside the API in every serving process, each in a thread of its own.
+
+Both jobs are safe to run in many processes at once: anchoring takes a leader lock per
+round, and every maintenance task is idempotent (an expiry or a settlement is recorded once
+by the journal writer, whoever asks first).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Protocol
+
+from azora.chainside import ChainSide
+
+log = logging.getLogger("azora.jobs")
+
+JOIN_TIMEOUT_S = 10.0
+CHAIN_WAIT_MAX_S = 60.0
+
+
+class Job:
+    """A daemon thread running ``body(stop)`` until :meth:`stop` sets ``stop``."""
+
+    def __init__(self, name: str, body: Callable[[threading.Event], None]) -> None:
+        self.name = name
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=body, args=(self._stop,), name=name, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=JOIN_TIMEOUT_S)
+
+
+class Maintainable(Protocol):
+    def maintain(self) -> None: ...
+
+
+def maintenance_job(target: Maintainable, interval_s: float) -> Job:
+    """Expire holds past their deadline, settle interrupted redemptions, ... every round."""
+
+    def run(stop: threading.Event) -> None:
+        while not stop.wait(interval_s):
+            try:
+                target.maintain()
+            except Exception as error:  # keep the loop alive; the next round retries
+                log.warning("maintenance round failed: %s", error)
+
+    return Job("azora-maintenance", run)
+
+
+def anchoring_job(chain: ChainSide) -> Job:
+    """The anchoring worker, beside the API on its own schedule (never inside a request).
+
+    It waits for the chain (and the token `azora serve` deployed) with bounded backoff.
+    """
+
+    def run(stop: threading.Event) -> None:
+        delay_s = 1.0
+        while not stop.is_set():
+            try:
+                worker = chain.anchor_worker()
+            except Exception as error:
+                log.warning("anchoring waits for the chain (retry in %.0fs): %s", delay_s, error)
+                stop.wait(delay_s)
+                delay_s = min(CHAIN_WAIT_MAX_S, delay_s * 2)
+                continue
+            worker.run_forever(stop)
+
+    return Job("azora-anchoring", run)

@@ -1,0 +1,90 @@
+"""The production guard: ``AZORA_ENV=production`` refuses insecure defaults.
+
+It names each problem by its variable and never echoes a value (a secret's tail in an
+error message or a log line is a leak).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+
+from eth_account import Account
+
+from azora.settings import Settings, weak_secret_problems
+
+# The mnemonic anvil and hardhat derive their funded dev accounts from: public knowledge.
+DEV_MNEMONIC = "test test test test test test test test test test test junk"
+DEV_ACCOUNTS = 10
+_HEX_KEY = re.compile(r"(0x)?[0-9a-fA-F]{64}")
+
+
+class InsecureConfiguration(ValueError):
+    """What is wrong, one line per problem (no values)."""
+
+    def __init__(self, problems: list[str], *, production: bool) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        what = "AZORA_ENV=production refuses to start" if production else "insecure settings"
+        super().__init__(f"{what}:\n{lines}")
+
+
+@cache
+def _dev_addresses() -> frozenset[str]:
+    Account.enable_unaudited_hdwallet_features()
+    return frozenset(
+        Account.from_mnemonic(DEV_MNEMONIC, account_path=f"m/44'/60'/0'/0/{i}").address.lower()
+        for i in range(DEV_ACCOUNTS)
+    )
+
+
+def is_public_dev_key(hex_key: str) -> bool:
+    """True for a private key of one of anvil's (and hardhat's) default accounts."""
+    if not _HEX_KEY.fullmatch(hex_key.strip()):
+        return False
+    return str(Account.from_key(hex_key.strip()).address).lower() in _dev_addresses()
+
+
+def _signing_key_text(settings: Settings) -> str | None:
+    """The configured hex key, read from its file when given as one (None: a keystore)."""
+    value = settings.anchor_private_key
+    path = settings.anchor_private_key_file
+    if value and not _HEX_KEY.fullmatch(value.strip()):
+        path = Path(value)
+    if path is None:
+        return value
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except OSError:
+        return None  # reported by the key loader with the path, not here
+    return text if _HEX_KEY.fullmatch(text) else None
+
+
+def production_problems(settings: Settings) -> list[str]:
+    problems = weak_secret_problems(settings)
+    if not settings.production:
+        return problems
+    if not settings.jwt_secret:
+        problems.append("AZORA_JWT_SECRET is not set")
+    if settings.database_url.startswith("sqlite"):
+        problems.append("AZORA_DATABASE_URL must name PostgreSQL, not SQLite")
+    if settings.anchoring:
+        if not (settings.anchor_private_key or settings.anchor_private_key_file):
+            problems.append(
+                "no signing key: set AZORA_ANCHOR_PRIVATE_KEY or AZORA_ANCHOR_PRIVATE_KEY_FILE"
+            )
+        key = _signing_key_text(settings)
+        if key is not None and is_public_dev_key(key):
+            problems.append("the signing key is one of anvil's public development keys")
+    return problems
+
+
+def refuse_insecure_production(settings: Settings) -> None:
+    """Raise :class:`InsecureConfiguration` listing every problem; nothing when fine.
+
+    Weak secrets (shorter than 32 characters) are refused in every environment.
+    """
+    problems = production_problems(settings)
+    if problems:
+        raise InsecureConfiguration(problems, production=settings.production)
