@@ -101,6 +101,6 @@ def weak_secret_problems(settings: Settings) -> list[str]:
         ("AZORA_JWT_SECRET", settings.jwt_secret),
         ("AZORA_ADMIN_API_KEY", settings.admin_api_key),
     ):
-        if value is not None and len(value) < SECRET_MIN_CHARS:
+        if value and len(value) < SECRET_MIN_CHARS:
             problems.append(f"{name} must be at least {SECRET_MIN_CHARS} characters")
     return problems
