@@ -75,7 +75,8 @@ def test_each_insecure_setting_is_refused_by_name(values: dict[str, object], nam
 def test_a_key_given_only_as_a_file_is_accepted(tmp_path: Path) -> None:
     key_file = tmp_path / "anchor.key"
     key_file.write_text(REAL_KEY + "\n")
-    assert production_problems(production(anchor_private_key=None, anchor_private_key_file=key_file)) == []
+    settings = production(anchor_private_key=None, anchor_private_key_file=key_file)
+    assert production_problems(settings) == []
 
 
 def test_a_dev_key_in_a_file_is_refused_too(tmp_path: Path) -> None:
