@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
 
 from api.context import ApiContext, Lifecycle
 from api.errors import install_problem_handlers
 from api.limits import BodySizeLimit
-from api.routers import accounts, admin, entries, ops, proofs, rewards
+from api.routers import ROUTERS
+from api.schemas.common import problems
 
 DESCRIPTION = """\
 Azora Ledger: an append-only, double-entry ledger for USD and AZR reward tokens.
@@ -36,8 +38,6 @@ TAGS = [
     {"name": "proofs", "description": "Anchors and Merkle proofs for auditors."},
     {"name": "operations", "description": "Health and readiness (public)."},
 ]
-
-ROUTERS = (ops, accounts, entries, admin, proofs, rewards)
 
 
 def create_app(context: ApiContext, lifecycle: Lifecycle | None = None) -> FastAPI:
@@ -61,6 +61,15 @@ def create_app(context: ApiContext, lifecycle: Lifecycle | None = None) -> FastA
     app.state.api = context
     app.add_middleware(BodySizeLimit, max_bytes=context.config.max_body_bytes)
     install_problem_handlers(app)
-    for module in ROUTERS:
-        app.include_router(module.router)
+    for router in ROUTERS:
+        _document_path_ids(router)
+        app.include_router(router)
     return app
+
+
+def _document_path_ids(router: APIRouter) -> None:
+    """A route with ids in its path answers 404 for an id outside its pattern: say so."""
+    for route in router.routes:
+        if isinstance(route, APIRoute) and route.dependant.path_params:
+            for status, spec in problems(404).items():
+                route.responses.setdefault(status, spec)

@@ -19,6 +19,7 @@ from api.context import ApiContext
 from api.errors import ApiProblem
 from api.limits import retry_after_header
 from api.security import (
+    KEY_PREFIX,
     InvalidToken,
     Principal,
     PrincipalKind,
@@ -27,8 +28,8 @@ from api.security import (
     split_api_key,
     verify_user_token,
 )
-from ledger import Ledger
-from ledger.model import IDEMPOTENCY_KEY_RE
+from ledger import IDEMPOTENCY_KEY_RE, Ledger
+from monetization.rewards import Rewards
 
 ENV_ADMIN_KEY_ID = "env-admin"
 _bearer = HTTPBearer(
@@ -52,6 +53,13 @@ async def get_ledger(context: Context) -> Ledger:
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 
 
+async def get_rewards(context: Context) -> Rewards:
+    return context.rewards
+
+
+RewardsDep = Annotated[Rewards, Depends(get_rewards)]
+
+
 def _unauthorized(detail: str) -> ApiProblem:
     return ApiProblem("unauthorized", detail, headers={"WWW-Authenticate": "Bearer"})
 
@@ -63,15 +71,19 @@ async def _authenticate(context: ApiContext, presented: str) -> Principal:
     parts = split_api_key(presented)
     if parts is not None:
         key_id, secret = parts
-        key = context.keys.cached(key_id) or await run_in_threadpool(context.keys.get, key_id)
+        key = context.keys.cached(key_id) or await run_in_threadpool(context.keys.fetch, key_id)
         if key is None or not key.active or not secrets_match(secret, key.secret_hash):
             raise _unauthorized("the API key is unknown or revoked")
-        context.keys.remember(key)
         return Principal(PrincipalKind.KEY, key.id, key.scopes)
+    if presented.startswith(KEY_PREFIX) or presented.count(".") != 2:
+        raise _unauthorized(
+            "the bearer token is neither a well-formed API key (azora_<id>_<secret>) nor a "
+            "user token: check that it was copied whole"
+        )
     try:
         user_id = verify_user_token(presented, context.config.jwt_secret)
     except InvalidToken as error:
-        raise _unauthorized(f"the bearer token is invalid: {error}") from None
+        raise _unauthorized(f"the user token is invalid: {error}") from None
     return Principal(PrincipalKind.USER, user_id)
 
 
@@ -117,18 +129,6 @@ def require(scope: Scope, *, users: bool = False) -> Any:
 Reader = Annotated[Principal, require(Scope.LEDGER_READ, users=True)]
 Writer = Annotated[Principal, require(Scope.ENTRIES_WRITE)]
 Admin = Annotated[Principal, require(Scope.ADMIN)]
-
-
-def ensure_account_visible(principal: Principal, account_id: str) -> None:
-    """404, worded like a missing account, when ``principal`` may not see ``account_id``."""
-    if not principal.owns_account(account_id):
-        raise ApiProblem("not-found", f"account {account_id!r} does not exist")
-
-
-def ensure_user_visible(principal: Principal, user_id: str) -> None:
-    """For ``/v1/users/{user_id}/...``: 404 unless it is the caller or an admin key."""
-    if not principal.reaches_user(user_id):
-        raise ApiProblem("not-found", "no such resource")
 
 
 async def idempotency_key(

@@ -40,6 +40,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "account-exists": 409,
     "hold-not-pending": 409,
     "not-reversible": 409,
+    "hold-owned-by-domain": 409,
     # rewards (monetization/rewards/errors.py)
     "cap-reached": 422,
     "unknown-event-type": 422,
@@ -80,6 +81,7 @@ TITLES: dict[str, str] = {
     "account-exists": "The account exists with other settings",
     "hold-not-pending": "The hold is no longer pending",
     "not-reversible": "The entry cannot be reversed",
+    "hold-owned-by-domain": "The hold is resolved through the resource that owns it",
     "cap-reached": "The daily cap of this earning rule is reached",
     "unknown-event-type": "No earning rule for this event type",
     "invalid-redemption": "The redemption request is invalid",
@@ -186,6 +188,12 @@ def _validation_code(errors: Sequence[Any]) -> str:
     return "invalid-request"
 
 
+def _only_in_path(errors: Sequence[Any]) -> bool:
+    return bool(errors) and all(
+        isinstance(e, Mapping) and tuple(e.get("loc", ()))[:1] == ("path",) for e in errors
+    )
+
+
 def _public_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
     # Only location and message: pydantic's ``input``/``ctx`` may echo huge or odd values.
     return [
@@ -214,6 +222,11 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, error: RequestValidationError) -> JSONResponse:
         errors = error.errors()
+        if _only_in_path(errors):
+            # An id outside its pattern names nothing that could exist: 404, like any
+            # missing resource (and no echo of what was sent).
+            names = sorted({str(e["loc"][1]) for e in errors if len(e.get("loc", ())) > 1})
+            return problem_response("not-found", f"no such resource ({', '.join(names)})")
         code = _validation_code(errors)
         first = _public_errors(errors)
         detail = "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in first[:3])

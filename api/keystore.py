@@ -20,6 +20,7 @@ from ledger.store.types import UTCDateTime
 
 BOOTSTRAP_KEY_ID = "bootstrap"
 LIST_MAX = 500
+CACHE_MAX = 10_000  # keys remembered per process
 
 metadata = MetaData()
 
@@ -95,19 +96,27 @@ class KeyStore:
         return None if row is None else _from_row(row)
 
     def cached(self, key_id: str) -> ApiKey | None:
-        """A recently read active key, without touching the database."""
+        """An active key read from the database less than the TTL ago, without reading it.
+
+        The TTL counts from that read, never from a later use: a key revoked in another
+        process stops working here within the TTL however often it is presented.
+        """
         with self._lock:
             hit = self._cache.get(key_id)
         if hit is None or time.monotonic() - hit[1] > self.cache_ttl_s:
             return None
         return hit[0]
 
-    def remember(self, key: ApiKey) -> None:
-        if self.cache_ttl_s > 0 and key.active:
+    def fetch(self, key_id: str) -> ApiKey | None:
+        """The key read from the database now (and cached, if active, from this instant)."""
+        read_at = time.monotonic()
+        key = self.get(key_id)
+        if key is not None and key.active and self.cache_ttl_s > 0:
             with self._lock:
-                if len(self._cache) > 10_000:
+                if len(self._cache) >= CACHE_MAX:
                     self._cache.clear()
-                self._cache[key.id] = (key, time.monotonic())
+                self._cache[key.id] = (key, read_at)
+        return key
 
     def list(self, limit: int = LIST_MAX) -> list[ApiKey]:
         with self.engine.connect() as conn:

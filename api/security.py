@@ -19,10 +19,11 @@ from enum import StrEnum
 
 import jwt
 
+from monetization.ids import USER_ID_RE
+
 KEY_PREFIX = "azora_"
 KEY_ID_BYTES = 8
 KEY_SECRET_BYTES = 32
-USER_ID_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 JWT_ALGORITHM = "HS256"
 JWT_MIN_SECRET_CHARS = 32
 _KEY_RE = re.compile(r"azora_([0-9a-z]{1,32})_([A-Za-z0-9_-]{20,100})")
@@ -60,18 +61,6 @@ class Principal:
 
     def has(self, scope: Scope) -> bool:
         return not self.is_user and (Scope.ADMIN in self.scopes or scope in self.scopes)
-
-    def owns_account(self, account_id: str) -> bool:
-        """A user reaches only ``user:{their id}:...``; a key with a read scope any account."""
-        if self.is_user:
-            return account_id.startswith(f"user:{self.id}:")
-        return self.has(Scope.LEDGER_READ)
-
-    def reaches_user(self, user_id: str) -> bool:
-        """For ``/v1/users/{user_id}/...`` routes: the user themself, or an admin key."""
-        if self.is_user:
-            return user_id == self.id
-        return Scope.ADMIN in self.scopes
 
 
 # --- API keys ---------------------------------------------------------------------------
@@ -130,7 +119,7 @@ def issue_user_token(
 ) -> tuple[str, datetime]:
     """A signed token for ``user_id`` and its expiry."""
     if not USER_ID_RE.fullmatch(user_id):
-        raise ValueError(f"user id {user_id!r} must match ^[a-z0-9][a-z0-9_-]{{0,63}}$")
+        raise ValueError(f"user id {user_id!r:.80} must match ^{USER_ID_RE.pattern}$")
     issued = (now or datetime.now(UTC)).replace(microsecond=0)
     expires = issued + timedelta(seconds=ttl_s)
     claims = {"sub": user_id, "iat": issued, "exp": expires, "typ": "user"}

@@ -25,6 +25,9 @@ from ledger.errors import (
     UnknownAsset,
 )
 from ledger.model import (
+    ACCOUNT_ID_RE,
+    IDEMPOTENCY_KEY_RE,
+    KIND_RE,
     Account,
     Balance,
     Direction,
@@ -42,7 +45,10 @@ from ledger.money import AZR, USD, Asset, asset, format_amount, parse_amount
 from ledger.service import Ledger
 
 __all__ = [
+    "ACCOUNT_ID_RE",
     "AZR",
+    "IDEMPOTENCY_KEY_RE",
+    "KIND_RE",
     "USD",
     "Account",
     "AccountExists",

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, status
 from fastapi.concurrency import run_in_threadpool
 
 from api.deps import Admin, Context
 from api.errors import ApiProblem
+from api.ids import ApiKeyIdPath
 from api.schemas.admin import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -38,9 +37,7 @@ async def list_api_keys(context: Context, _p: Admin) -> ApiKeyList:
 
 
 @router.post("/api-keys/{key_id}/revoke")
-async def revoke_api_key(
-    key_id: Annotated[str, Path(max_length=32)], context: Context, _p: Admin
-) -> ApiKeyPublic:
+async def revoke_api_key(key_id: ApiKeyIdPath, context: Context, _p: Admin) -> ApiKeyPublic:
     """Revoke a key: it stops working at once here, within seconds in other processes."""
     key = await run_in_threadpool(context.keys.revoke, key_id)
     if key is None:

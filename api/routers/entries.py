@@ -7,14 +7,16 @@ request waiting for its commit holds no threadpool thread. The reads stay sync (
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
 from pydantic_core import to_json
 
+from api import policy
 from api.deps import IdempotencyKey, LedgerDep, Reader, Writer
-from api.errors import STATUS_BY_CODE, ApiProblem, ledger_code, ledger_problem
+from api.errors import STATUS_BY_CODE, ledger_code, ledger_problem
+from api.ids import REPLAYED_HEADER, EntryPath
 from api.schemas.common import PROTECTED, problems
 from api.schemas.entries import (
     BatchCreate,
@@ -35,10 +37,6 @@ class FastJSONResponse(JSONResponse):
 
     def render(self, content: Any) -> bytes:
         return to_json(content)
-
-
-EntryIdPath = Annotated[str, Path(max_length=64)]
-REPLAYED_HEADER = "Idempotent-Replayed"
 
 
 @router.post(
@@ -106,26 +104,28 @@ def _batch_result(index: int, key: str, outcome: Posted | LedgerError | None) ->
 
 
 @router.get("/{entry_id}", responses=problems(404))
-def get_entry(entry_id: EntryIdPath, book: LedgerDep, principal: Reader) -> EntryPublic:
+def get_entry(entry_id: EntryPath, book: LedgerDep, principal: Reader) -> EntryPublic:
     """One entry; for a hold, `status` is its current state."""
     entry = book.get_entry(entry_id)
-    accounts = {a for p in entry.postings for a in (p.source, p.destination)}
-    if not any(principal.owns_account(a) for a in accounts):
-        raise ApiProblem("not-found", f"entry {entry_id!r} does not exist")
+    policy.require_entry(principal, entry)
     if entry.type is EntryType.PENDING:
         return EntryPublic.build(entry, book.hold_state(entry_id).status.value)
     return EntryPublic.build(entry)
 
 
 @router.post("/{entry_id}/post", responses=problems(403, 404, 409))
-async def post_hold(entry_id: EntryIdPath, book: LedgerDep, _p: Writer) -> HoldPublic:
+async def post_hold(entry_id: EntryPath, book: LedgerDep, _p: Writer) -> HoldPublic:
     """Post a pending hold: move what it reserved. A repeat answers with the current state;
-    posting a voided or expired hold is 409 `hold-not-pending`."""
+    posting a voided or expired hold is 409 `hold-not-pending`. Holds a domain owns (a
+    redemption's) are 409 `hold-owned-by-domain`: resolve them through that resource."""
+    policy.require_resolvable_hold(book.get_entry(entry_id))
     return HoldPublic.build(await book.resolve_hold_async(entry_id, HoldAction.POST))
 
 
 @router.post("/{entry_id}/void", responses=problems(403, 404, 409))
-async def void_hold(entry_id: EntryIdPath, book: LedgerDep, _p: Writer) -> HoldPublic:
+async def void_hold(entry_id: EntryPath, book: LedgerDep, _p: Writer) -> HoldPublic:
     """Void a pending hold: release what it reserved. A repeat answers with the current
-    state; voiding a posted hold is 409 `hold-not-pending`."""
+    state; voiding a posted hold is 409 `hold-not-pending`. Holds a domain owns are 409
+    `hold-owned-by-domain`."""
+    policy.require_resolvable_hold(book.get_entry(entry_id))
     return HoldPublic.build(await book.resolve_hold_async(entry_id, HoldAction.VOID))

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 
-from api.deps import Reader
-from api.errors import ApiProblem
-from api.routers.rewards import RewardsDep
+from api import policy
+from api.deps import Reader, RewardsDep
+from api.ids import BoardScopePath, UserQuery
 from api.schemas.common import PROTECTED, problems
 from api.schemas.rewards import BoardPublic
 from monetization.rewards import Window
@@ -20,17 +20,14 @@ router = APIRouter(prefix="/v1/leaderboards", tags=["leaderboards"], responses=P
 @router.get("/{scope}", responses=problems(404))
 def get_board(
     *,
-    scope: Annotated[str, Path(max_length=80, examples=["global", "class:py-101", "friends:42"])],
+    scope: BoardScopePath,
     rewards: RewardsDep,
     principal: Reader,
     window: Window = Window.ALL,
     limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = PAGE_MAX,
     user_id: Annotated[
-        str | None,
-        Query(
-            max_length=64,
-            description="API keys: whose place to show as `me` (a user token: always its own).",
-        ),
+        UserQuery,
+        Query(description="API keys: whose place to show as `me` (a user token: always its own)."),
     ] = None,
 ) -> BoardPublic:
     """The top of a leaderboard, ranked by AZR earned in the current window (UTC: ISO week,
@@ -41,11 +38,6 @@ def get_board(
     me = user_id
     if principal.is_user:
         me = principal.id
-        visible = (
-            parsed.kind == "global"
-            or (parsed.kind == "friends" and parsed.id == principal.id)
-            or (parsed.kind == "class" and parsed.id in rewards.social.classes_of(principal.id))
-        )
-        if not visible:
-            raise ApiProblem("not-found", f"no leaderboard {scope!r} for this user")
+    if not policy.can_read_board(principal, parsed.kind, parsed.id, rewards.social.classes_of):
+        raise policy.hidden(f"leaderboard {scope!r}")
     return BoardPublic.build(rewards.leaderboards.board(scope, window, me=me, limit=limit))

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
+from api import policy
 from api.deps import Context, CurrentPrincipal
 from api.errors import ApiProblem, problem_response
+from api.ids import EntryPath
 from api.schemas.common import PROTECTED, problems
 from chain.anchoring import retry_after_s
 from ledger.proofs import ANCHORS_MAX_LIMIT, NotAnchored
@@ -42,7 +44,7 @@ def list_anchors(
 )
 def entry_proof(
     context: Context,
-    entry_id: Annotated[str, Path(max_length=64)],
+    entry_id: EntryPath,
     principal: CurrentPrincipal,
 ) -> Any:
     """Inclusion proof of an entry's token-log leaf against the latest confirmed anchor.
@@ -51,10 +53,7 @@ def entry_proof(
     """
     book = context.ledger
     entry = book.get_entry(entry_id)
-    if not any(
-        principal.owns_account(a) for p in entry.postings for a in (p.source, p.destination)
-    ):
-        raise ApiProblem("not-found", f"entry {entry_id!r} does not exist")
+    policy.require_entry(principal, entry)
     try:
         return context.proofs.entry_proof(
             entry_id,

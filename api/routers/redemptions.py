@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Path, Query, status
+from fastapi import APIRouter, BackgroundTasks, Query, status
 from fastapi.responses import JSONResponse
 
-from api.deps import Admin, IdempotencyKey, Reader, ensure_user_visible
-from api.routers.rewards import REPLAYED_HEADER, RewardsDep, UserPath, ensure_user_readable
+from api import policy
+from api.deps import Admin, IdempotencyKey, Reader, RewardsDep
+from api.ids import REPLAYED_HEADER, RedemptionPath, UserPath, UuidCursor
 from api.schemas.common import PROTECTED, problems
 from api.schemas.rewards import RedemptionCreate, RedemptionPage, RedemptionPublic, RejectBody
 from monetization.rewards import Rewards
@@ -17,8 +18,6 @@ from monetization.rewards.redemptions import PAGE_MAX
 
 router = APIRouter(prefix="/v1/users/{user_id}/redemptions", tags=["redemptions"],
                    responses=PROTECTED)  # fmt: skip
-
-RedemptionPath = Annotated[str, Path(max_length=36)]
 
 
 def _process(rewards: Rewards, redemption_id: str) -> None:
@@ -47,7 +46,7 @@ def request_redemption(
     `insufficient-funds` / `out-of-stock`; 422 `invalid-redemption` (merchandise needs a
     `shipping_address`, a withdrawal an `eth_address`). Unlocks and withdrawals are
     fulfilled right after the answer; merchandise waits for an admin."""
-    ensure_user_visible(principal, user_id)
+    policy.require_user_act(principal, user_id)
     redemption, created = rewards.redemptions.request(
         user_id,
         body.item_id,
@@ -68,11 +67,11 @@ def list_redemptions(
     rewards: RewardsDep,
     principal: Reader,
     limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = 100,
-    cursor: Annotated[str | None, Query(max_length=36)] = None,
+    cursor: UuidCursor = None,
 ) -> RedemptionPage:
     """The user's redemptions, newest first, each in its current state (404 for a user the
     caller may not see, or a cursor that names no redemption of theirs)."""
-    ensure_user_readable(principal, user_id)
+    policy.require_user_read(principal, user_id)
     found = rewards.redemptions.list_for_user(user_id, before=cursor, limit=limit)
     more = len(found) == limit and bool(
         rewards.redemptions.list_for_user(user_id, before=found[-1].id, limit=1)
@@ -87,7 +86,7 @@ def list_redemptions(
 def get_redemption(
     user_id: UserPath, redemption_id: RedemptionPath, rewards: RewardsDep, principal: Reader
 ) -> RedemptionPublic:
-    ensure_user_readable(principal, user_id)
+    policy.require_user_read(principal, user_id)
     return RedemptionPublic.build(rewards.redemptions.get(user_id, redemption_id))
 
 
@@ -96,7 +95,7 @@ def cancel_redemption(
     user_id: UserPath, redemption_id: RedemptionPath, rewards: RewardsDep, principal: Reader
 ) -> RedemptionPublic:
     """Take it back while held: the tokens return. A repeat answers with the state."""
-    ensure_user_visible(principal, user_id)
+    policy.require_user_act(principal, user_id)
     return RedemptionPublic.build(rewards.redemptions.cancel(user_id, redemption_id))
 
 

@@ -1,18 +1,13 @@
-"""``/v1/rewards``: earning events, rules, catalog, spends, gifts, corrections, wallets.
-
-``router`` also carries the leaderboard, redemption and class/friend routes, so the app
-includes the whole rewards surface with one line.
-"""
+"""``/v1/rewards``: earning events, rules, catalog, spends, gifts, corrections, wallets."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Path, Query, Response, status
+from fastapi import APIRouter, Response, status
 from fastapi.responses import JSONResponse
 
-from api.deps import Admin, Context, IdempotencyKey, Reader, Writer, ensure_user_visible
-from api.errors import ApiProblem
+from api import policy
+from api.deps import Admin, IdempotencyKey, Reader, RewardsDep, Writer
+from api.ids import REPLAYED_HEADER, EventTypePath, Limit, SeqCursor, UserPath, seq_cursor
 from api.schemas.common import PROTECTED, problems
 from api.schemas.rewards import (
     AdjustmentCreate,
@@ -33,35 +28,7 @@ from api.schemas.rewards import (
     WalletPublic,
     azr,
 )
-from api.security import Principal
 from ledger import AZR, Posted, parse_amount
-from monetization.rewards import Rewards
-from monetization.rewards.earning import HISTORY_MAX_LIMIT
-
-REPLAYED_HEADER = "Idempotent-Replayed"
-CURSOR_MAX_CHARS = 20
-
-
-async def get_rewards(context: Context) -> Rewards:
-    return context.rewards
-
-
-RewardsDep = Annotated[Rewards, Depends(get_rewards)]
-UserPath = Annotated[str, Path(max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
-
-
-def ensure_user_readable(principal: Principal, user_id: str) -> None:
-    """Reads of a user's rewards: the user themself, or a key with a read scope."""
-    if principal.is_user and principal.id != user_id:
-        raise ApiProblem("not-found", "no such resource")
-
-
-def parse_cursor(cursor: str | None) -> int | None:
-    if cursor is None:
-        return None
-    if not cursor.isascii() or not cursor.isdigit():
-        raise ApiProblem("invalid-request", "cursor must be a next_cursor from a previous page")
-    return int(cursor)
 
 
 def movement(posted: Posted) -> JSONResponse:
@@ -78,10 +45,10 @@ def movement(posted: Posted) -> JSONResponse:
     return JSONResponse(body.model_dump(mode="json"), status.HTTP_201_CREATED, headers=headers)
 
 
-events = APIRouter(prefix="/v1", tags=["rewards"], responses=PROTECTED)
+router = APIRouter(prefix="/v1", tags=["rewards"], responses=PROTECTED)
 
 
-@events.post(
+@router.post(
     "/rewards/events",
     status_code=status.HTTP_201_CREATED,
     response_model=EarningPublic,
@@ -100,15 +67,15 @@ def post_event(body: EventCreate, rewards: RewardsDep, principal: Writer) -> JSO
     return JSONResponse(payload, status.HTTP_201_CREATED, headers=headers)
 
 
-@events.get("/rewards/rules")
+@router.get("/rewards/rules")
 def list_rules(rewards: RewardsDep, _p: Reader) -> RuleList:
     """Earning rules: event type, AZR per event, daily cap per user."""
     return RuleList(data=[RulePublic.build(r) for r in rewards.earnings.rules()])
 
 
-@events.put("/rewards/rules/{event_type}", responses=problems(403))
+@router.put("/rewards/rules/{event_type}", responses=problems(403))
 def put_rule(
-    event_type: Annotated[str, Path(max_length=48, pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")],
+    event_type: EventTypePath,
     body: RulePut,
     rewards: RewardsDep,
     _p: Admin,
@@ -117,13 +84,13 @@ def put_rule(
     return RulePublic.build(rewards.earnings.put_rule(body.to_rule(event_type)))
 
 
-@events.get("/rewards/catalog")
+@router.get("/rewards/catalog")
 def get_catalog(rewards: RewardsDep, _p: Reader) -> CatalogPage:
     """Redeemable items with their AZR price and stock (null: unlimited)."""
     return CatalogPage(data=[ItemPublic.build(i) for i in rewards.redemptions.catalog()])
 
 
-@events.post(
+@router.post(
     "/rewards/catalog",
     status_code=status.HTTP_201_CREATED,
     responses=problems(403, 409) | {200: {"model": ItemPublic, "description": "It existed"}},
@@ -138,7 +105,7 @@ def post_catalog(
     return ItemPublic.build(item)
 
 
-@events.post(
+@router.post(
     "/rewards/spends",
     status_code=status.HTTP_201_CREATED,
     response_model=MovementPublic,
@@ -158,7 +125,7 @@ def post_spend(
     return movement(posted)
 
 
-@events.post(
+@router.post(
     "/rewards/adjustments",
     status_code=status.HTTP_201_CREATED,
     response_model=MovementPublic,
@@ -174,7 +141,7 @@ def post_adjustment(
     return movement(posted)
 
 
-@events.post(
+@router.post(
     "/users/{user_id}/gifts",
     status_code=status.HTTP_201_CREATED,
     response_model=MovementPublic,
@@ -189,7 +156,7 @@ def post_gift(
 ) -> JSONResponse:
     """Give AZR to another user (`reward.transferred`), if gifts are on, within the daily
     limit (409 `transfers-disabled` / `transfer-limit-reached`)."""
-    ensure_user_visible(principal, user_id)
+    policy.require_user_act(principal, user_id)
     posted = rewards.earnings.gift(
         user_id,
         body.to_user_id,
@@ -201,10 +168,10 @@ def post_gift(
     return movement(posted)
 
 
-@events.get("/users/{user_id}/rewards", responses=problems(404))
+@router.get("/users/{user_id}/rewards", responses=problems(404))
 def get_wallet(user_id: UserPath, rewards: RewardsDep, principal: Reader) -> WalletPublic:
     """The user's AZR balance, available amount and active entitlements."""
-    ensure_user_readable(principal, user_id)
+    policy.require_user_read(principal, user_id)
     balance, available = rewards.earnings.balance(user_id)
     return WalletPublic(
         user_id=user_id,
@@ -216,18 +183,18 @@ def get_wallet(user_id: UserPath, rewards: RewardsDep, principal: Reader) -> Wal
     )
 
 
-@events.get("/users/{user_id}/rewards/history", responses=problems(404))
+@router.get("/users/{user_id}/rewards/history", responses=problems(404))
 def get_history(
     user_id: UserPath,
     rewards: RewardsDep,
     principal: Reader,
-    limit: Annotated[int, Query(ge=1, le=HISTORY_MAX_LIMIT)] = 100,
-    cursor: Annotated[str | None, Query(max_length=CURSOR_MAX_CHARS)] = None,
+    limit: Limit = 100,
+    cursor: SeqCursor = None,
 ) -> RewardHistoryPage:
     """The user's AZR history, newest first: each line with its kind, signed amount,
     running balance and metadata (an earning shows its event, rule and event metadata)."""
-    ensure_user_readable(principal, user_id)
-    lines = rewards.earnings.history(user_id, before_seq=parse_cursor(cursor), limit=limit)
+    policy.require_user_read(principal, user_id)
+    lines = rewards.earnings.history(user_id, before_seq=seq_cursor(cursor), limit=limit)
     more = len(lines) == limit and bool(
         rewards.earnings.history(user_id, before_seq=lines[-1].seq, limit=1)
     )
@@ -235,15 +202,3 @@ def get_history(
         data=[RewardHistoryItem.build(h) for h in lines],
         next_cursor=str(lines[-1].seq) if more else None,
     )
-
-
-def _all_routes() -> APIRouter:
-    from api.routers import leaderboards, redemptions, social
-
-    combined = APIRouter()
-    for part in (events, leaderboards.router, redemptions.router, social.router):
-        combined.include_router(part)
-    return combined
-
-
-router = _all_routes()

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 
-from api.deps import Reader, Writer, ensure_user_visible
-from api.routers.rewards import RewardsDep, UserPath, ensure_user_readable
+from api import policy
+from api.deps import Reader, RewardsDep, Writer
+from api.ids import USER_ID, SlugPath, UserPath
 from api.schemas.common import PROTECTED, problems
 from api.schemas.rewards import (
     FriendCreate,
@@ -21,7 +22,7 @@ from monetization.rewards.social import PAGE_MAX
 
 router = APIRouter(prefix="/v1", tags=["social"], responses=PROTECTED)
 
-ClassPath = Annotated[str, Path(max_length=64, pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
+ClassPath = SlugPath
 
 
 @router.post(
@@ -53,10 +54,10 @@ def list_members(
     rewards: RewardsDep,
     principal: Reader,
     limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = 100,
-    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    cursor: Annotated[str | None, Query(pattern=USER_ID, max_length=64)] = None,
 ) -> MemberPage:
-    if principal.is_user and class_id not in rewards.social.classes_of(principal.id):
-        ensure_user_visible(principal, "")  # 404: not a member
+    if not policy.can_read_board(principal, "class", class_id, rewards.social.classes_of):
+        raise policy.hidden(f"class {class_id!r}")
     members = rewards.social.members(class_id, after=cursor, limit=limit)
     return MemberPage(data=members, next_cursor=members[-1] if len(members) == limit else None)
 
@@ -66,14 +67,14 @@ def add_friend(
     user_id: UserPath, body: FriendCreate, rewards: RewardsDep, principal: Reader
 ) -> FriendPublic:
     """Ask for a friendship: it counts (`mutual`) once the other side asked too."""
-    ensure_user_visible(principal, user_id)
+    policy.require_user_act(principal, user_id)
     f = rewards.social.befriend(user_id, body.friend_id)
     return FriendPublic(user_id=f.user_id, friend_id=f.friend_id, mutual=f.mutual)
 
 
 @router.get("/users/{user_id}/friends", responses=problems(404))
 def list_friends(user_id: UserPath, rewards: RewardsDep, principal: Reader) -> FriendList:
-    ensure_user_readable(principal, user_id)
+    policy.require_user_read(principal, user_id)
     return FriendList(
         data=[
             FriendPublic(user_id=f.user_id, friend_id=f.friend_id, mutual=f.mutual)
@@ -89,9 +90,9 @@ def list_friends(user_id: UserPath, rewards: RewardsDep, principal: Reader) -> F
 )
 def remove_friend(
     user_id: UserPath,
-    friend_id: Annotated[str, Path(max_length=64)],
+    friend_id: UserPath,
     rewards: RewardsDep,
     principal: Reader,
 ) -> None:
-    ensure_user_visible(principal, user_id)
+    policy.require_user_act(principal, user_id)
     rewards.social.unfriend(user_id, friend_id)

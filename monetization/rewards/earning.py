@@ -36,6 +36,7 @@ from ledger.model import validate_idempotency_key
 from ledger.money import check_units
 from ledger.store.engine import WRITE_TXN
 from ledger.store.tables import entries
+from monetization.ids import check_user_id
 from monetization.rewards.accounts import AccountOpener
 from monetization.rewards.config import RewardsConfig
 from monetization.rewards.errors import (
@@ -53,7 +54,6 @@ from monetization.rewards.model import (
     EarningRule,
     adjusted_kind,
     check_event_type,
-    check_user_id,
     earned_kind,
     user_account,
     utc_day,

@@ -52,6 +52,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from ledger.errors import InvalidRequest
 from ledger.store.engine import WRITE_TXN
 from ledger.store.tables import entries, entry_lines, journal_head
+from monetization.ids import check_user_id
 from monetization.rewards.model import (
     AZR_CODE,
     KIND_ADJUSTED_EARNED,
@@ -60,7 +61,6 @@ from monetization.rewards.model import (
     Ranked,
     Window,
     check_class_id,
-    check_user_id,
     rank_scores,
     user_of_account,
     window_start,

@@ -26,14 +26,15 @@ from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from ledger import KIND_RE
 from ledger.errors import InvalidRequest
+from monetization.ids import SLUG_RE, USER_ID_RE, check_slug, check_user_id
 
-USER_ID_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")  # the API's user ids (api/security.py)
-EVENT_TYPE_RE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z0-9_]+)*")
+EVENT_TYPE_RE = KIND_RE  # an event type is a kind's tail: reward.earned.{event type}
 EVENT_TYPE_MAX_CHARS = 48  # "reward.earned." + 48 + "" <= the ledger's 64-character kinds
-ITEM_ID_RE = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
+ITEM_ID_RE = SLUG_RE
 ETH_ADDRESS_RE = re.compile(r"0x[0-9a-fA-F]{40}")
-CLASS_ID_RE = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
+CLASS_ID_RE = SLUG_RE
 
 AZR_CODE = "AZR"
 REWARDS_POOL = "platform:azr:rewards"  # allow_negative: where earnings come from
@@ -78,12 +79,6 @@ def counts_as_earned(kind: str) -> bool:
     return kind.startswith(KIND_EARNED_PREFIX) or kind == KIND_ADJUSTED_EARNED
 
 
-def check_user_id(user_id: object) -> str:
-    if not isinstance(user_id, str) or not USER_ID_RE.fullmatch(user_id):
-        raise InvalidRequest(f"user id {user_id!r} must match ^[a-z0-9][a-z0-9_-]{{0,63}}$")
-    return user_id
-
-
 def check_event_type(event_type: object) -> str:
     if (
         not isinstance(event_type, str)
@@ -98,9 +93,7 @@ def check_event_type(event_type: object) -> str:
 
 
 def check_class_id(class_id: object) -> str:
-    if not isinstance(class_id, str) or not CLASS_ID_RE.fullmatch(class_id):
-        raise InvalidRequest(f"class id {class_id!r} must match ^[a-z0-9][a-z0-9_.-]{{0,63}}$")
-    return class_id
+    return check_slug(class_id, "class id")
 
 
 # --- time windows ------------------------------------------------------------------------

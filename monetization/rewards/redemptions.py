@@ -66,6 +66,7 @@ from ledger import (
 from ledger.model import validate_idempotency_key
 from ledger.money import check_units
 from ledger.store.engine import WRITE_TXN
+from monetization.ids import check_user_id
 from monetization.rewards.accounts import AccountOpener
 from monetization.rewards.config import RewardsConfig
 from monetization.rewards.errors import (
@@ -95,7 +96,6 @@ from monetization.rewards.model import (
     Redemption,
     RedemptionStatus,
     SignedMint,
-    check_user_id,
     user_account,
 )
 from monetization.rewards.tables import reward_catalog, reward_entitlements, reward_redemptions
@@ -138,7 +138,7 @@ class Redemptions:
     def put_item(self, item: CatalogItem) -> tuple[CatalogItem, bool]:
         """Create a catalog item (admins); an identical one again returns it, not new."""
         if not ITEM_ID_RE.fullmatch(item.id):
-            raise InvalidRedemption(f"item id {item.id!r} must match ^[a-z0-9][a-z0-9_.-]{{0,63}}$")
+            raise InvalidRedemption(f"item id {item.id!r:.80} must match ^{ITEM_ID_RE.pattern}$")
         if not item.name or len(item.name) > NAME_MAX_CHARS:
             raise InvalidRedemption(f"item name must be 1-{NAME_MAX_CHARS} characters")
         check_units(item.price, AZR)

@@ -14,7 +14,8 @@ from sqlalchemy.exc import IntegrityError
 
 from ledger.errors import InvalidRequest
 from ledger.store.engine import WRITE_TXN
-from monetization.rewards.model import check_class_id, check_user_id
+from monetization.ids import check_user_id
+from monetization.rewards.model import check_class_id
 from monetization.rewards.tables import class_members, friend_requests
 
 PAGE_MAX = 500

@@ -76,13 +76,13 @@ class Api:
 def make_client(database_url: str, **api: object) -> TestClient:
     from fastapi.testclient import TestClient
 
+    values: dict[str, object] = {"key_cache_ttl_s": 0, **api}
     settings = Settings(
         database_url=database_url,
         admin_api_key=ADMIN_KEY,
         jwt_secret=JWT_SECRET,
         anchoring=False,
-        key_cache_ttl_s=0,
-        **api,  # type: ignore[arg-type]
+        **values,  # type: ignore[arg-type]
     )
     return TestClient(app_for(build(settings)))
 

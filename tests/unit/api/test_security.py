@@ -11,8 +11,6 @@ import pytest
 
 from api.security import (
     InvalidToken,
-    Principal,
-    PrincipalKind,
     Scope,
     issue_user_token,
     new_api_key,
@@ -84,21 +82,3 @@ def test_other_algorithms_and_missing_claims_are_refused() -> None:
     for token in (hs512, no_exp, bad_sub):
         with pytest.raises(InvalidToken):
             verify_user_token(token, SECRET)
-
-
-def test_user_reaches_only_its_own_accounts() -> None:
-    user = Principal(PrincipalKind.USER, "42")
-    assert user.owns_account("user:42:azr")
-    assert not user.owns_account("user:420:azr")
-    assert not user.owns_account("user:4:azr")
-    assert not user.owns_account("world:card")
-    assert user.reaches_user("42") and not user.reaches_user("7")
-    assert not user.has(Scope.LEDGER_READ)
-
-
-def test_key_scopes() -> None:
-    reader = Principal(PrincipalKind.KEY, "k", frozenset({Scope.LEDGER_READ}))
-    admin = Principal(PrincipalKind.KEY, "a", frozenset({Scope.ADMIN}))
-    assert reader.owns_account("world:card") and not reader.has(Scope.ENTRIES_WRITE)
-    assert admin.has(Scope.ENTRIES_WRITE) and admin.reaches_user("7")
-    assert not reader.reaches_user("7")

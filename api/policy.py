@@ -1,0 +1,138 @@
+"""The one access policy: who may read or change what. Routers ask it; nothing else decides.
+
+Two kinds of callers (:class:`api.security.Principal`): service API keys with scopes, and
+user tokens, each for one user. The rules:
+
+* an **account** is readable by a key with ``ledger:read`` (or ``admin``), and by a user
+  token when it is one of that user's own (``user:{id}:...``);
+* an **entry** (and its proof) is readable by whoever may read one of its accounts;
+* a **user's resources** (``/v1/users/{id}/...``) are read by that user and by keys with a
+  read scope; changed by that user and by admin keys;
+* a **leaderboard** is readable by keys; by a user token for ``global``, its own
+  ``friends:{id}`` and the classes it belongs to;
+* an **account** opened through the API never goes negative unless it is a world, platform
+  or system account, and one the domains open themselves (``user:{id}:azr``) has their shape;
+* a **hold** posted by a domain (a redemption's hold) is resolved only through that domain,
+  never by ``POST /v1/entries/{id}/post|void``.
+
+A refusal is a 404 worded like a missing resource, so a caller learns nothing about what
+lies beyond its reach; a key lacking a scope gets 403 from the scope check in
+:mod:`api.deps` before any of this runs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+
+from api.errors import ApiProblem
+from api.security import Principal, PrincipalKind, Scope
+from ledger import Entry
+
+# Only these accounts may go negative (DESIGN §5): the outside world and the platform's own.
+NEGATIVE_PREFIXES = ("world:", "platform:", "system:")
+# Accounts the domains open on first use, with the asset they use them for: one opened
+# through POST /v1/accounts must have that shape, or it would wedge the domain.
+DOMAIN_ACCOUNTS = ((re.compile(r"user:[^:]+:azr"), "AZR"), (re.compile(r"instructor:.+"), "USD"))
+
+# Principals of the HTTP layer (``key:<id>``, ``user:<id>``); every other principal that
+# writes to the ledger is a domain acting on its own behalf (``rewards:redemptions``, ...).
+API_PRINCIPAL_PREFIXES = tuple(f"{kind.value}:" for kind in PrincipalKind)
+
+
+def hidden(what: str | None = None) -> ApiProblem:
+    return ApiProblem("not-found", f"{what} does not exist" if what else "no such resource")
+
+
+# --- accounts and entries ----------------------------------------------------------------
+
+
+def can_read_account(principal: Principal, account_id: str) -> bool:
+    if principal.is_user:
+        return account_id.startswith(f"user:{principal.id}:")
+    return principal.has(Scope.LEDGER_READ)
+
+
+def require_account(principal: Principal, account_id: str) -> None:
+    if not can_read_account(principal, account_id):
+        raise hidden(f"account {account_id!r}")
+
+
+def _accounts(entry: Entry) -> Iterable[str]:
+    for posting in entry.postings:
+        yield posting.source
+        yield posting.destination
+
+
+def can_read_entry(principal: Principal, entry: Entry) -> bool:
+    return any(can_read_account(principal, account) for account in _accounts(entry))
+
+
+def require_entry(principal: Principal, entry: Entry) -> None:
+    if not can_read_entry(principal, entry):
+        raise hidden(f"entry {entry.id!r}")
+
+
+def require_openable_account(account_id: str, asset: str, allow_negative: bool) -> None:
+    """What POST /v1/accounts may open: no user going negative, no domain account of
+    another shape than the domain's own."""
+    if allow_negative and not account_id.startswith(NEGATIVE_PREFIXES):
+        raise ApiProblem(
+            "invalid-account",
+            f"only world:, platform: and system: accounts may go negative, not {account_id!r}",
+        )
+    for pattern, wanted in DOMAIN_ACCOUNTS:
+        if pattern.fullmatch(account_id) and asset != wanted:
+            raise ApiProblem(
+                "invalid-account", f"{account_id!r} is an account of asset {wanted}, not {asset}"
+            )
+
+
+def require_resolvable_hold(hold: Entry) -> None:
+    """Holds a domain posted are resolved by that domain (its workflow owns the state)."""
+    owner = hold.principal or ""
+    if owner and not owner.startswith(API_PRINCIPAL_PREFIXES):
+        raise ApiProblem(
+            "hold-owned-by-domain",
+            f"hold {hold.id} belongs to {owner}: resolve it through that resource "
+            "(e.g. cancel the redemption), not through /v1/entries",
+        )
+
+
+# --- users -------------------------------------------------------------------------------
+
+
+def can_read_user(principal: Principal, user_id: str) -> bool:
+    if principal.is_user:
+        return principal.id == user_id
+    return principal.has(Scope.LEDGER_READ)
+
+
+def can_act_for_user(principal: Principal, user_id: str) -> bool:
+    if principal.is_user:
+        return principal.id == user_id
+    return Scope.ADMIN in principal.scopes
+
+
+def require_user_read(principal: Principal, user_id: str) -> None:
+    if not can_read_user(principal, user_id):
+        raise hidden()
+
+
+def require_user_act(principal: Principal, user_id: str) -> None:
+    if not can_act_for_user(principal, user_id):
+        raise hidden()
+
+
+# --- leaderboards ------------------------------------------------------------------------
+
+
+def can_read_board(
+    principal: Principal, kind: str, scope_id: str | None, classes_of: Callable[[str], set[str]]
+) -> bool:
+    """``kind`` is global | class | friends; ``classes_of`` is asked only when needed."""
+    if not principal.is_user or kind == "global":
+        return True
+    if kind == "friends":
+        return scope_id == principal.id
+    return kind == "class" and scope_id in classes_of(principal.id)
