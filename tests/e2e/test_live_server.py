@@ -7,8 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-
-from api.client import (
+from azora_client import (
     AzoraClient,
     IdempotencyConflict,
     InsufficientFunds,
@@ -19,6 +18,7 @@ from api.client import (
     TransportFailure,
     Unauthorized,
 )
+
 from tests.e2e.conftest import LiveServer
 
 pytestmark = pytest.mark.integration

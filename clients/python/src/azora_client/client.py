@@ -1,6 +1,6 @@
 """A typed Python client for the Azora Ledger HTTP API, on httpx.
 
-    with AzoraClient("http://127.0.0.1:8000", token=os.environ["AZORA_KEY"]) as azora:
+    with AzoraClient(os.environ["AZORA_URL"], token=os.environ["AZORA_KEY"]) as azora:
         azora.create_account("user:42:usd", "USD")
         entry = azora.post_entry("deposit", [Posting("world:card", "user:42:usd", "USD", "10")])
 
