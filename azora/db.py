@@ -19,7 +19,7 @@ from sqlalchemy import Engine, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from ledger.store.ddl import PG_FUNCTION
+PG_FUNCTION = "azora_append_only"  # the trigger function of migrations/frozen.py
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 HOW_TO_CREATE = "create it with `azora db upgrade` (or `make run`)"

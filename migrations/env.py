@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 from alembic import context
 from sqlalchemy import Connection, create_engine
+
+# Migrations import `migrations.frozen` (and nothing of the application): make the repository
+# root importable whatever the working directory.
+ROOT = str(Path(__file__).resolve().parent.parent)
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
 
 
 def _run(connection: Connection) -> None:

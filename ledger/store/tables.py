@@ -12,6 +12,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -19,6 +20,8 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
+    text,
 )
 
 from ledger.store.types import Amount, UTCDateTime
@@ -50,12 +53,19 @@ entries = Table(
     Column("effective_at", UTCDateTime, nullable=False),
     Column("recorded_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime),
-    Column("hold_id", String(64)),
-    Column("reverses_id", String(64)),
+    Column("hold_id", String(64), unique=True),  # a hold resolves exactly once
+    Column("reverses_id", String(64), unique=True),  # an entry is reversed at most once
     Column("principal", String(128)),
     Column("idempotency_key", String(128)),
     Column("fingerprint", String(64)),
     Column("hash", LargeBinary(32), nullable=False),
+    UniqueConstraint("idempotency_key", "principal", name="entries_idempotency"),
+    Index(
+        "entries_open_hold_deadline",
+        "expires_at",
+        postgresql_where=text("type = 'pending'"),
+        sqlite_where=text("type = 'pending'"),
+    ),
 )
 
 entry_lines = Table(
@@ -68,6 +78,7 @@ entry_lines = Table(
     Column("amount", Amount, nullable=False),
     Column("balance_after", Amount, nullable=False),
     Column("effective_at", UTCDateTime, nullable=False),
+    Index("entry_lines_account_kind_time", "account_id", "kind", "effective_at"),
 )
 
 balances = Table(
@@ -137,4 +148,22 @@ anchors = Table(
     Column("block_number", BigInteger),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    Index(
+        "anchors_live_size",
+        "chain_id",
+        "contract",
+        "tree_size",
+        unique=True,
+        postgresql_where=text("status IN ('signed', 'submitted', 'confirmed')"),
+        sqlite_where=text("status IN ('signed', 'submitted', 'confirmed')"),
+    ),
+    Index(
+        "anchors_contract_index",
+        "chain_id",
+        "contract",
+        "anchor_index",
+        unique=True,
+        postgresql_where=text("anchor_index IS NOT NULL"),
+        sqlite_where=text("anchor_index IS NOT NULL"),
+    ),
 )

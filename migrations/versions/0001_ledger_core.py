@@ -12,8 +12,14 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from ledger.store.ddl import PG_FUNCTION, PG_FUNCTION_SQL, append_only_sql, drop_append_only_sql
-from ledger.store.types import Amount, UTCDateTime
+from migrations.frozen import (
+    AMOUNT,
+    PG_FUNCTION,
+    PG_FUNCTION_SQL,
+    UTC_DATETIME,
+    append_only_sql,
+    drop_append_only_sql,
+)
 
 revision: str = "0001_ledger_core"
 down_revision: str | Sequence[str] | None = None
@@ -31,7 +37,7 @@ def upgrade() -> None:
         sa.Column("asset", sa.String(16), nullable=False),
         sa.Column("allow_negative", sa.Boolean, nullable=False),
         sa.Column("metadata", sa.JSON, nullable=False),
-        sa.Column("created_at", UTCDateTime, nullable=False),
+        sa.Column("created_at", UTC_DATETIME, nullable=False),
     )
     types = ", ".join(f"'{t}'" for t in ENTRY_TYPES)
     op.create_table(
@@ -42,9 +48,9 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(64), nullable=False),
         sa.Column("postings", sa.Text, nullable=False),
         sa.Column("metadata", sa.Text, nullable=False),
-        sa.Column("effective_at", UTCDateTime, nullable=False),
-        sa.Column("recorded_at", UTCDateTime, nullable=False),
-        sa.Column("expires_at", UTCDateTime),
+        sa.Column("effective_at", UTC_DATETIME, nullable=False),
+        sa.Column("recorded_at", UTC_DATETIME, nullable=False),
+        sa.Column("expires_at", UTC_DATETIME),
         sa.Column("hold_id", sa.String(64), unique=True),  # a hold resolves exactly once
         sa.Column("reverses_id", sa.String(64), unique=True),  # an entry reverses once
         sa.Column("principal", sa.String(128)),
@@ -73,9 +79,9 @@ def upgrade() -> None:
         sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
         sa.Column("entry_id", sa.String(64), nullable=False),
         sa.Column("kind", sa.String(64), nullable=False),
-        sa.Column("amount", Amount, nullable=False),
-        sa.Column("balance_after", Amount, nullable=False),
-        sa.Column("effective_at", UTCDateTime, nullable=False),
+        sa.Column("amount", AMOUNT, nullable=False),
+        sa.Column("balance_after", AMOUNT, nullable=False),
+        sa.Column("effective_at", UTC_DATETIME, nullable=False),
     )
     # Windowed sums per account and kind: limits (daily caps) and leaderboards.
     op.create_index(
@@ -86,9 +92,9 @@ def upgrade() -> None:
         sa.Column("account_id", sa.String(128), primary_key=True),
         sa.Column("asset", sa.String(16), nullable=False),
         sa.Column("allow_negative", sa.Boolean, nullable=False),
-        sa.Column("balance", Amount, nullable=False),
-        sa.Column("pending_out", Amount, nullable=False),
-        sa.Column("pending_in", Amount, nullable=False),
+        sa.Column("balance", AMOUNT, nullable=False),
+        sa.Column("pending_out", AMOUNT, nullable=False),
+        sa.Column("pending_in", AMOUNT, nullable=False),
         sa.Column("last_seq", sa.BigInteger, nullable=False),
     )
     op.create_table(

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from ledger.store.types import UTCDateTime
+from migrations.frozen import UTC_DATETIME
 
 revision: str = "0002_api_auth"
 down_revision: str | Sequence[str] | None = "0001_ledger_core"
@@ -29,8 +29,8 @@ def upgrade() -> None:
         sa.Column("name", sa.String(128), nullable=False),
         sa.Column("secret_hash", sa.String(64), nullable=False),  # sha256 hex of the secret
         sa.Column("scopes", sa.String(256), nullable=False),  # space-separated
-        sa.Column("created_at", UTCDateTime, nullable=False),
-        sa.Column("revoked_at", UTCDateTime),
+        sa.Column("created_at", UTC_DATETIME, nullable=False),
+        sa.Column("revoked_at", UTC_DATETIME),
         sa.CheckConstraint("length(secret_hash) = 64", name="api_keys_hash_is_sha256"),
     )
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from ledger.store.ddl import append_only_sql, drop_append_only_sql
+from migrations.frozen import append_only_sql, drop_append_only_sql
 
 revision: str = "0003_token_log"
 down_revision: str | Sequence[str] | None = "0002_api_auth"

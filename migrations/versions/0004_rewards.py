@@ -14,8 +14,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import op
 
-from ledger.store.types import Amount, UTCDateTime
-from monetization.rewards.tables import SortableAmount
+from migrations.frozen import AMOUNT, UTC_DATETIME, amount_value
 
 revision: str = "0004_rewards"
 down_revision: str | Sequence[str] | None = "0003_token_log"
@@ -53,19 +52,20 @@ def upgrade() -> None:
     rules = op.create_table(
         "reward_rules",
         sa.Column("event_type", sa.String(48), primary_key=True),
-        sa.Column("amount", Amount, nullable=False),
-        sa.Column("daily_cap", Amount),
+        sa.Column("amount", AMOUNT, nullable=False),
+        sa.Column("daily_cap", AMOUNT),
         sa.Column("active", sa.Boolean, nullable=False),
-        sa.Column("updated_at", UTCDateTime, nullable=False),
+        sa.Column("updated_at", UTC_DATETIME, nullable=False),
     )
     now = datetime.now(UTC)
+    dialect = op.get_bind().dialect.name
     op.bulk_insert(
         rules,
         [
             {
                 "event_type": event_type,
-                "amount": amount * AZR_UNIT,
-                "daily_cap": cap * AZR_UNIT,
+                "amount": amount_value(amount * AZR_UNIT, dialect),
+                "daily_cap": amount_value(cap * AZR_UNIT, dialect),
                 "active": True,
                 "updated_at": now,
             }
@@ -77,11 +77,11 @@ def upgrade() -> None:
         sa.Column("id", sa.String(64), primary_key=True),
         sa.Column("name", sa.String(200), nullable=False),
         sa.Column("type", sa.String(32), nullable=False),
-        sa.Column("price", Amount, nullable=False),
+        sa.Column("price", AMOUNT, nullable=False),
         sa.Column("stock", sa.Integer),
         sa.Column("active", sa.Boolean, nullable=False),
         sa.Column("metadata", sa.JSON, nullable=False),
-        sa.Column("created_at", UTCDateTime, nullable=False),
+        sa.Column("created_at", UTC_DATETIME, nullable=False),
         sa.CheckConstraint(f"type IN ({_in(ITEM_TYPES)})", name="reward_catalog_type_known"),
         # The guarded decrement keeps stock >= 0; the constraint makes it a fact.
         sa.CheckConstraint("stock IS NULL OR stock >= 0", name="reward_catalog_stock_nonnegative"),
@@ -92,7 +92,7 @@ def upgrade() -> None:
         sa.Column("user_id", sa.String(64), nullable=False),
         sa.Column("item_id", sa.String(64), nullable=False),
         sa.Column("item_type", sa.String(32), nullable=False),
-        sa.Column("price", Amount, nullable=False),
+        sa.Column("price", AMOUNT, nullable=False),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("request_key", sa.String(128), nullable=False),
         sa.Column("hold_key", sa.String(128), nullable=False, unique=True),
@@ -109,9 +109,9 @@ def upgrade() -> None:
         sa.Column("intent", sa.String(16)),
         sa.Column("reason", sa.Text),
         sa.Column("fulfilment", sa.JSON),
-        sa.Column("created_at", UTCDateTime, nullable=False),
-        sa.Column("updated_at", UTCDateTime, nullable=False),
-        sa.Column("expires_at", UTCDateTime, nullable=False),
+        sa.Column("created_at", UTC_DATETIME, nullable=False),
+        sa.Column("updated_at", UTC_DATETIME, nullable=False),
+        sa.Column("expires_at", UTC_DATETIME, nullable=False),
         sa.UniqueConstraint("user_id", "request_key", name="reward_redemptions_request_once"),
         sa.CheckConstraint(f"status IN ({_in(STATUSES)})", name="reward_redemptions_status"),
         sa.CheckConstraint(f"item_type IN ({_in(ITEM_TYPES)})", name="reward_redemptions_type"),
@@ -134,22 +134,22 @@ def upgrade() -> None:
         sa.Column("user_id", sa.String(64), nullable=False),
         sa.Column("item_id", sa.String(64), nullable=False),
         sa.Column("type", sa.String(32), nullable=False),
-        sa.Column("until", UTCDateTime),
-        sa.Column("created_at", UTCDateTime, nullable=False),
+        sa.Column("until", UTC_DATETIME),
+        sa.Column("created_at", UTC_DATETIME, nullable=False),
     )
     op.create_index("reward_entitlements_by_user", "reward_entitlements", ["user_id", "item_id"])
     op.create_table(
         "class_members",
         sa.Column("class_id", sa.String(64), primary_key=True),
         sa.Column("user_id", sa.String(64), primary_key=True),
-        sa.Column("joined_at", UTCDateTime, nullable=False),
+        sa.Column("joined_at", UTC_DATETIME, nullable=False),
     )
     op.create_index("class_members_by_user", "class_members", ["user_id"])
     op.create_table(
         "friend_requests",
         sa.Column("user_id", sa.String(64), primary_key=True),
         sa.Column("friend_id", sa.String(64), primary_key=True),
-        sa.Column("created_at", UTCDateTime, nullable=False),
+        sa.Column("created_at", UTC_DATETIME, nullable=False),
         sa.CheckConstraint("user_id <> friend_id", name="friend_requests_not_self"),
     )
     op.create_index("friend_requests_by_friend", "friend_requests", ["friend_id", "user_id"])
@@ -158,7 +158,7 @@ def upgrade() -> None:
         sa.Column("period", sa.String(8), primary_key=True),
         sa.Column("period_start", sa.String(10), primary_key=True),
         sa.Column("user_id", sa.String(64), primary_key=True),
-        sa.Column("score", SortableAmount, nullable=False),
+        sa.Column("score", AMOUNT, nullable=False),
     )
     # Top N is an index scan; inside a caller's bucket, a rank is two narrow range counts.
     op.create_index(

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from ledger.store.types import UTCDateTime
+from migrations.frozen import UTC_DATETIME
 
 revision: str = "0005_anchors"
 down_revision: str | Sequence[str] | None = "0004_rewards"
@@ -29,7 +29,7 @@ def upgrade() -> None:
         sa.Column("address", sa.String(42), nullable=False),
         sa.Column("tx_hash", sa.String(66)),
         sa.Column("block_number", sa.BigInteger),
-        sa.Column("deployed_at", UTCDateTime, nullable=False),
+        sa.Column("deployed_at", UTC_DATETIME, nullable=False),
     )
     # One row per attempt to anchor a tree size. Status moves signed -> submitted ->
     # confirmed, or to dropped/failed; the chain stays the source of truth and the worker
@@ -47,8 +47,8 @@ def upgrade() -> None:
         sa.Column("raw_tx", sa.LargeBinary),
         sa.Column("anchor_index", sa.BigInteger),
         sa.Column("block_number", sa.BigInteger),
-        sa.Column("created_at", UTCDateTime, nullable=False),
-        sa.Column("updated_at", UTCDateTime, nullable=False),
+        sa.Column("created_at", UTC_DATETIME, nullable=False),
+        sa.Column("updated_at", UTC_DATETIME, nullable=False),
         sa.CheckConstraint(
             "status IN ('signed', 'submitted', 'confirmed', 'dropped', 'failed')",
             name="anchors_status_known",

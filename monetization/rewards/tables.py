@@ -16,12 +16,14 @@ from sqlalchemy import (
     Boolean,
     Column,
     Dialect,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 from ledger.store.types import Amount, UTCDateTime
@@ -100,8 +102,8 @@ reward_redemptions = Table(
     Column("price", Amount, nullable=False),
     Column("status", String(16), nullable=False),
     Column("request_key", String(128), nullable=False),
-    Column("hold_key", String(128), nullable=False),
-    Column("hold_entry_id", String(64)),
+    Column("hold_key", String(128), nullable=False, unique=True),
+    Column("hold_entry_id", String(64), unique=True),
     Column("shipping_address", JSON),
     Column("eth_address", String(42)),
     Column("tx_hash", String(66)),
@@ -117,6 +119,9 @@ reward_redemptions = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
+    UniqueConstraint("user_id", "request_key", name="reward_redemptions_request_once"),
+    Index("reward_redemptions_by_user", "user_id", "created_at"),
+    Index("reward_redemptions_by_status", "status"),
 )
 
 reward_entitlements = Table(
@@ -128,6 +133,7 @@ reward_entitlements = Table(
     Column("type", String(32), nullable=False),
     Column("until", UTCDateTime),
     Column("created_at", UTCDateTime, nullable=False),
+    Index("reward_entitlements_by_user", "user_id", "item_id"),
 )
 
 class_members = Table(
@@ -136,6 +142,7 @@ class_members = Table(
     Column("class_id", String(64), primary_key=True),
     Column("user_id", String(64), primary_key=True),
     Column("joined_at", UTCDateTime, nullable=False),
+    Index("class_members_by_user", "user_id"),
 )
 
 friend_requests = Table(
@@ -144,6 +151,7 @@ friend_requests = Table(
     Column("user_id", String(64), primary_key=True),
     Column("friend_id", String(64), primary_key=True),
     Column("created_at", UTCDateTime, nullable=False),
+    Index("friend_requests_by_friend", "friend_id", "user_id"),
 )
 
 leaderboard_scores = Table(
@@ -153,6 +161,14 @@ leaderboard_scores = Table(
     Column("period_start", String(10), primary_key=True),  # ISO date of the window's first day
     Column("user_id", String(64), primary_key=True),
     Column("score", SortableAmount, nullable=False),
+)
+# Top N is an index scan; inside a caller's bucket, a rank is two narrow range counts.
+Index(
+    "leaderboard_scores_rank",
+    leaderboard_scores.c.period,
+    leaderboard_scores.c.period_start,
+    leaderboard_scores.c.score.desc(),
+    leaderboard_scores.c.user_id,
 )
 
 # How many ranked users (score > 0) each score bucket holds, per window: a caller's rank is

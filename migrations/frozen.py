@@ -1,11 +1,29 @@
-"""DDL shared by migrations: the triggers that make journal tables append-only.
+"""What the migrations share, frozen: column types and the append-only DDL as they were.
 
-Kept as plain functions of the dialect name so that every migration that adds a journal
-table guards it the same way on PostgreSQL and SQLite.
+Migrations are history: a later edit of application code must never change what an old
+migration creates, so they import nothing of the application, only this module, alembic and
+sqlalchemy. Never change what is here; add new names for new needs.
+
+Amounts are ``NUMERIC(78,0)`` on PostgreSQL and exact decimal text on SQLite (its integers
+stop at 64 bits); instants are timezone-aware timestamps (stored as UTC).
 """
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+
+AMOUNT = sa.Numeric(78, 0).with_variant(sa.String(80), "sqlite")
+UTC_DATETIME = sa.DateTime(timezone=True)
+
+
+def amount_value(units: int, dialect: str) -> int | str:
+    """An amount as a migration inserts it: decimal text on SQLite (its driver cannot bind
+    integers past 64 bits), the integer elsewhere."""
+    return str(units) if dialect == "sqlite" else units
+
+
+# The function every append-only trigger calls (its name is also how `azora db
+# grant-app-role` finds the journal tables).
 PG_FUNCTION = "azora_append_only"
 
 PG_FUNCTION_SQL = f"""

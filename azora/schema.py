@@ -1,0 +1,20 @@
+"""Every table the code declares, gathered in one :class:`MetaData` (for the check that
+the migrations and the declarations agree, and for tools that need the whole schema)."""
+
+from __future__ import annotations
+
+from sqlalchemy import MetaData
+
+from api.keystore import metadata as api_tables
+from ledger.store.tables import metadata as ledger_tables
+from monetization.rewards.tables import metadata as rewards_tables
+
+DECLARED = (ledger_tables, api_tables, rewards_tables)
+
+
+def declared_metadata() -> MetaData:
+    combined = MetaData()
+    for metadata in DECLARED:
+        for table in metadata.tables.values():
+            table.to_metadata(combined)
+    return combined
