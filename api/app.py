@@ -18,12 +18,14 @@ from api.deps import ApiContext
 from api.errors import install_problem_handlers
 from api.keystore import KeyStore
 from api.limits import BodySizeLimit, RateLimiter
-from api.routers import accounts, admin, entries, ops, proofs, rewards
+from api.routers import accounts, admin, billing, entries, ops, payments, proofs, rewards
 from api.security import ephemeral_jwt_secret
 from azora.settings import Settings
+from azora.wiring import billing_service as billing_from_settings
 from ledger import Ledger
 from ledger.proofs import Proofs
 from ledger.store.engine import make_engine
+from monetization.billing import Billing
 
 log = logging.getLogger("azora.api")
 
@@ -44,6 +46,8 @@ TAGS = [
     {"name": "entries", "description": "Entries, batches and holds (two-phase)."},
     {"name": "admin", "description": "API keys and user tokens (admin scope)."},
     {"name": "proofs", "description": "Anchors and Merkle proofs for auditors."},
+    {"name": "billing", "description": "Plans, subscriptions, feature access, metrics."},
+    {"name": "payments", "description": "Payment provider webhooks (signed)."},
     {"name": "operations", "description": "Health and readiness (public)."},
 ]
 
@@ -117,8 +121,11 @@ def _start_anchoring(
 MAINTENANCE_INTERVAL_S = 5.0
 
 
-def _start_maintenance(book: Ledger, stop: threading.Event) -> threading.Thread:
-    """Beside the API: expire holds past their deadline, settle interrupted redemptions.
+def _start_maintenance(
+    book: Ledger, billing_service: Billing, stop: threading.Event
+) -> threading.Thread:
+    """Beside the API: expire holds past their deadline, settle interrupted redemptions,
+    run billing (renewals, retries, period ends; one charge per period whoever runs it).
 
     Every worker process runs it; both jobs are idempotent (an expiry or a settlement is
     recorded once by the journal writer whoever asks first).
@@ -134,6 +141,7 @@ def _start_maintenance(book: Ledger, stop: threading.Event) -> threading.Thread:
                 while book.expire_due_holds() > 0:
                     pass
                 rewards.redemptions.settle()
+                billing_service.run()
             except Exception as error:  # keep the loop alive; the next round retries
                 log.warning("maintenance round failed: %s", error)
 
@@ -149,6 +157,7 @@ def create_app(
     api_settings = api_settings or settings  # one settings object unless a test splits it
     engine = make_engine(settings.database_url)
     book = Ledger(engine)
+    billing_service = billing_from_settings(settings, engine, book)
     keys = KeyStore(engine, cache_ttl_s=api_settings.key_cache_ttl_s)
     context = ApiContext(
         ledger=book,
@@ -169,12 +178,13 @@ def create_app(
         gc.collect()
         gc.freeze()
         anchoring = _start_anchoring(engine, settings, stop_anchoring)
-        maintenance = _start_maintenance(book, stop_anchoring)
+        maintenance = _start_maintenance(book, billing_service, stop_anchoring)
         yield
         stop_anchoring.set()
         maintenance.join(timeout=10)
         if anchoring is not None:
             anchoring.join(timeout=10)
+        billing_service.close()
         book.close()
         engine.dispose()
 
@@ -187,10 +197,12 @@ def create_app(
     )
     app.state.settings = settings
     app.state.ledger = book
+    app.state.billing = billing_service
     app.state.api = context
     app.state.proofs = Proofs(engine, contract=settings.token_address)
     app.add_middleware(BodySizeLimit, max_bytes=api_settings.max_body_bytes)
     install_problem_handlers(app)
-    for module in (ops, accounts, entries, admin, proofs, rewards):
+    for module in (ops, accounts, entries, admin, proofs, rewards, payments):
         app.include_router(module.router)
+    app.include_router(billing.routes)
     return app

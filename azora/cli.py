@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, TextIO
 
 import click
@@ -17,6 +19,7 @@ if TYPE_CHECKING:
     from chain.audit import AuditResult
     from chain.runtime import ChainConfig
     from chain.token import AzoraToken
+    from monetization.billing import Billing
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -394,10 +397,33 @@ def audit_log(api_url: str, rpc: str, contract: str, as_json: bool) -> None:
     _verdict(check(token, api_consistency_fetcher(api_url), progress), as_json)
 
 
+@contextmanager
+def _billing() -> Iterator[Billing]:
+    from sqlalchemy.engine import make_url
+
+    from azora.wiring import billing_service
+    from ledger import Ledger
+
+    settings = Settings()
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and not os.path.exists(url.database or ""):
+        raise click.ClickException(f"no database at {url.database} (run `azora db upgrade`)")
+    engine = make_engine(settings.database_url)
+    with Ledger(engine) as book:
+        service = billing_service(settings, engine, book)
+        try:
+            yield service
+        finally:
+            service.close()
+    engine.dispose()
+
+
 def _register_domain_commands() -> None:
+    from monetization.billing.cli import register as register_billing
     from monetization.rewards.cli import register as register_rewards
 
     register_rewards(main)
+    register_billing(main, _billing)
 
 
 _register_domain_commands()

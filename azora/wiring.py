@@ -7,8 +7,12 @@ from typing import TYPE_CHECKING
 from azora.settings import Settings
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from chain.anchoring import AnchorSettings
     from chain.runtime import ChainConfig
+    from ledger import Ledger
+    from monetization.billing import Billing
 
 
 def chain_config(settings: Settings) -> ChainConfig:
@@ -28,4 +32,25 @@ def anchor_settings(settings: Settings) -> AnchorSettings:
     return AnchorSettings(
         interval_s=settings.anchor_interval_s,
         finalized=settings.anchor_finality == "finalized",
+    )
+
+
+def billing_service(settings: Settings, engine: Engine, ledger: Ledger) -> Billing:
+    """Billing and payments over ``ledger``, configured from ``settings`` (one per process)."""
+    from monetization.billing import BillingConfig, build_billing
+    from monetization.payments import build_provider
+
+    config = BillingConfig(
+        grace_days=settings.billing_grace_days,
+        retry_days=tuple(settings.billing_retry_days),
+        feature_cache_ttl_s=settings.feature_cache_ttl_s,
+    )
+    secrets = [s for s in (settings.stripe_webhook_secret or "").split(",") if s.strip()]
+    return build_billing(
+        engine,
+        ledger,
+        config,
+        build_provider(settings.payment_provider, settings.stripe_api_key),
+        ledger.clock,
+        webhook_secrets=secrets,
     )
