@@ -16,6 +16,7 @@ before anything is charged, and the subscription row is *claimed* by it, so:
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -26,7 +27,6 @@ from sqlalchemy import Connection, and_, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ledger import LedgerError
-from ledger.canonical import canonical_json
 from monetization.billing.config import BillingConfig
 from monetization.billing.decisions import FreeChange, PaidChange, decide_plan_request
 from monetization.billing.errors import BillingIdempotencyConflict, SubscriptionBusy
@@ -36,6 +36,7 @@ from monetization.billing.model import (
     REVENUE_ACCOUNT,
     Subscription,
     Transition,
+    check_request_key,
     to_free,
 )
 from monetization.billing.plans import PlanCatalog
@@ -43,6 +44,7 @@ from monetization.billing.states import ChangeStatus, Event, Status
 from monetization.billing.store import SubscriptionStore, begin_write
 from monetization.billing.tables import billing_changes
 from monetization.payments import PaymentRequest, Payments
+from monetization.payments.port import check_payment_method
 
 C = billing_changes
 
@@ -56,8 +58,8 @@ class ChangeResult:
 
 
 def fingerprint(plan_id: str, payment_method: str) -> str:
-    body = canonical_json({"plan": plan_id, "payment_method": payment_method})
-    return hashlib.sha256(body).hexdigest()
+    body = json.dumps({"plan": plan_id, "payment_method": payment_method}, sort_keys=True)
+    return hashlib.sha256(body.encode()).hexdigest()
 
 
 def payment_key(user_id: str, principal: str, request_key: str, print_: str) -> str:
@@ -84,6 +86,8 @@ class PlanChanges:
     def request(
         self, user_id: str, plan_id: str, payment_method: str, *, principal: str, key: str
     ) -> ChangeResult:
+        check_payment_method(payment_method)
+        check_request_key(key)
         target = self.catalog.plan(plan_id)
         print_ = fingerprint(target.id, payment_method)
         found = self._find(user_id, principal, key)

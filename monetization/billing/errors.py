@@ -5,7 +5,7 @@ Each ``code`` is the last segment of the HTTP problem ``type``; ``api/errors.py`
 
 from __future__ import annotations
 
-from ledger.errors import Conflict, InvalidRequest, NotFound
+from ledger.errors import Conflict, IdempotencyConflict, InvalidRequest, NotFound
 
 
 class UnknownPlan(InvalidRequest):
@@ -29,7 +29,5 @@ class SubscriptionBusy(Conflict):
     code = "subscription-busy"
 
 
-class BillingIdempotencyConflict(Conflict):
+class BillingIdempotencyConflict(IdempotencyConflict):
     """The Idempotency-Key was used for another subscription request."""
-
-    code = "idempotency-conflict"

@@ -99,7 +99,8 @@ class PlanChangeListener:
                     for note in conn.notifies(timeout=POLL_S):
                         self._on_change([u for u in note.payload.split(",") if u])
             except Exception as error:  # any driver failure: bypass the cache, reconnect
-                log.warning("plan-change listener lost its connection: %s", error)
+                if not self._stop.is_set():
+                    log.warning("plan-change listener lost its connection: %r", error)
             finally:
                 self._listening.clear()
                 self._on_reset()

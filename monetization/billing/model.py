@@ -17,6 +17,15 @@ KIND_PRORATION = "subscription.proration"
 KIND_REFUND = "subscription.refund"
 
 
+REQUEST_KEY_RE = re.compile(r"[A-Za-z0-9_.:\-]{1,128}")  # the API's Idempotency-Key
+
+
+def check_request_key(key: object) -> str:
+    if not isinstance(key, str) or not REQUEST_KEY_RE.fullmatch(key):
+        raise InvalidRequest("the idempotency key must be 1-128 characters of [A-Za-z0-9_.:-]")
+    return key
+
+
 def check_user_id(user_id: object) -> str:
     if not isinstance(user_id, str) or not USER_ID_RE.fullmatch(user_id):
         raise InvalidRequest("user id must match ^[a-z0-9][a-z0-9_-]{0,63}$")

@@ -72,7 +72,7 @@ class StripeSignatures:
                 stripe.Webhook.construct_event(payload, header, secret, self._tolerance_s)
             except stripe.SignatureVerificationError:
                 continue
-            except (ValueError, UnicodeDecodeError):
+            except (ValueError, TypeError, AttributeError):  # not a JSON object, not UTF-8
                 raise WebhookSignatureInvalid("the body is not a JSON event") from None
             return _event(payload)
         raise WebhookSignatureInvalid("no signature matches this body with a configured secret")
