@@ -67,7 +67,6 @@ TRANSITIONS = (
     ("cancel", "active", "active"),
     ("end", "active", "canceled"),
     ("end_now", "past_due", "canceled"),
-    ("expire", "active", "canceled"),
     ("expire", "past_due", "canceled"),
     ("renew", "active", "active"),
     ("renew", "past_due", "active"),

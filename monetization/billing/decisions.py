@@ -143,10 +143,12 @@ class Renewal:
         )
         return Event.RENEW, after
 
-    def failed(self, config: BillingConfig, now: datetime) -> tuple[Event, Subscription]:
+    def failed(self, config: BillingConfig) -> tuple[Event, Subscription]:
+        """Declined: the next retry on schedule, or, after the last one (the end of the
+        grace period), back to free. A late run replays the missed retries in order."""
         grace_until = self.period_start + timedelta(days=config.grace_days)
         attempts = self.attempt + 1
-        if attempts > len(config.retry_days) or now >= grace_until:
+        if attempts > len(config.retry_days) or self.at >= grace_until:
             return Event.EXPIRE, to_free(self.sub, Status.CANCELED)
         after = replace(
             self.sub,

@@ -78,9 +78,9 @@ class PlanChangeListener:
 
     def _connect(self) -> Any:
         raw = self._engine.raw_connection()
-        raw.detach()  # ours for good: never returned to the pool with LISTEN on it
         conn = raw.driver_connection
         assert conn is not None
+        raw.detach()  # ours for good: never returned to the pool with LISTEN on it
         conn.rollback()
         conn.autocommit = True
         conn.execute(f"LISTEN {CHANNEL}")

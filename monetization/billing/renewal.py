@@ -132,7 +132,7 @@ class BillingRun:
             elif isinstance(outcome, PaymentDeclined | LedgerError):
                 if not isinstance(outcome, PaymentDeclined):
                     log.warning("renewal of %s refused: %s", renewal.sub.user_id, outcome.detail)
-                event, after = renewal.failed(self.config, now)
+                event, after = renewal.failed(self.config)
                 transitions.append(Transition(event, renewal.sub, after, renewal.at))
         for end in (d for d in decided if isinstance(d, PeriodEnd)):
             transitions.append(Transition(end.event, end.sub, end.after, end.at))

@@ -54,7 +54,6 @@ TRANSITIONS: dict[tuple[Status, Event], Status] = {
     (A, Event.SWITCH_TO_FREE): A,
     (A, Event.END): C,
     (P, Event.EXPIRE): C,
-    (A, Event.EXPIRE): C,  # a renewal first tried after the grace period already ended
     (P, Event.END_NOW): C,
 }
 

@@ -7,10 +7,11 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 
 from ledger import Ledger
 from monetization.billing import Billing, BillingConfig, build_billing
+from monetization.billing.tables import billing_subscriptions
 from monetization.payments import LocalProvider
 
 VISA, DECLINED, UNAVAILABLE = "pm_card_visa", "pm_card_chargeDeclined", "pm_card_unavailable"
@@ -66,6 +67,16 @@ def subscribe(
     billing: Billing, user: str, plan: str, method: str = VISA, key: str | None = None
 ) -> object:
     return billing.subscribe(user, plan, method, principal=f"user:{user}", key=key or f"{plan}-1")
+
+
+def set_method(engine: Engine, user: str, method: str) -> None:
+    """The card on file changes (as if the customer's bank started refusing it)."""
+    with engine.begin() as conn:
+        conn.execute(
+            update(billing_subscriptions)
+            .where(billing_subscriptions.c.user_id == user)
+            .values(payment_method=method)
+        )
 
 
 def revenue(book: Ledger) -> int:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, func, select
 
 from ledger import Ledger
 from ledger.store.engine import make_engine
@@ -18,27 +18,17 @@ from monetization.billing import Billing, Status
 from monetization.billing.tables import billing_subscriptions
 from tests.integration.billing.conftest import (
     DECLINED,
-    START,
     VISA,
     Clock,
     make_billing,
     revenue,
+    set_method,
     subscribe,
 )
 
 FEB28 = datetime(2030, 2, 28, 12, tzinfo=UTC)
 MAR31 = datetime(2030, 3, 31, 12, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[3]
-
-
-def _set_method(engine: Engine, user: str, method: str) -> None:
-    """The card on file changes (as if the customer's bank started refusing it)."""
-    with engine.begin() as conn:
-        conn.execute(
-            update(billing_subscriptions)
-            .where(billing_subscriptions.c.user_id == user)
-            .values(payment_method=method)
-        )
 
 
 def test_renewal_charges_once_per_period(billing: Billing, ledger_: Ledger) -> None:
@@ -92,7 +82,7 @@ def test_failed_renewal_retries_through_grace_then_falls_to_free(
     billing: Billing, ledger_: Ledger, engine: Engine
 ) -> None:
     subscribe(billing, "ada", "pro")
-    _set_method(engine, "ada", DECLINED)
+    set_method(engine, "ada", DECLINED)
     assert billing.run(FEB28).line() == "billing: 0 charged, 1 failed, 0 downgraded"
     sub = billing.subscriptions.get("ada")
     assert sub.status is Status.PAST_DUE and sub.plan_id == "pro"
@@ -113,9 +103,9 @@ def test_a_retry_that_succeeds_renews_from_the_unpaid_period(
     billing: Billing, ledger_: Ledger, engine: Engine
 ) -> None:
     subscribe(billing, "ada", "pro")
-    _set_method(engine, "ada", DECLINED)
+    set_method(engine, "ada", DECLINED)
     billing.run(FEB28)
-    _set_method(engine, "ada", VISA)
+    set_method(engine, "ada", VISA)
     assert billing.run(FEB28 + timedelta(days=1)).charged == 1
     sub = billing.subscriptions.get("ada")
     assert (sub.status, sub.current_period_start, sub.current_period_end) == (
@@ -128,10 +118,10 @@ def test_an_unavailable_provider_changes_nothing(
     billing: Billing, ledger_: Ledger, engine: Engine
 ) -> None:
     subscribe(billing, "ada", "pro")
-    _set_method(engine, "ada", "pm_card_unavailable")
+    set_method(engine, "ada", "pm_card_unavailable")
     assert billing.run(FEB28).failed == 1
     assert billing.subscriptions.get("ada").status is Status.ACTIVE
-    _set_method(engine, "ada", VISA)
+    set_method(engine, "ada", VISA)
     assert billing.run(FEB28).charged == 1
 
 

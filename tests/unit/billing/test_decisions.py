@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -105,15 +106,11 @@ def test_due_subscriptions_end_switch_or_renew() -> None:
     renewal = decide_due(base, plans, end)
     assert isinstance(renewal, Renewal)
     assert (renewal.amount, renewal.period_start, renewal.attempt) == (999, end, 0)
-    ended = decide_due(Subscription(**{**_fields(base), "cancel_at_period_end": True}), plans, end)
+    ended = decide_due(replace(base, cancel_at_period_end=True), plans, end)
     assert isinstance(ended, PeriodEnd) and ended.event is Event.END
     assert ended.after.plan_id == "free" and ended.after.status is Status.CANCELED
-    down = decide_due(Subscription(**{**_fields(base), "scheduled_plan": "free"}), plans, end)
+    down = decide_due(replace(base, scheduled_plan="free"), plans, end)
     assert isinstance(down, PeriodEnd) and down.event is Event.SWITCH_TO_FREE
-
-
-def _fields(sub: Subscription) -> dict[str, object]:
-    return {name: getattr(sub, name) for name in Subscription.__slots__}
 
 
 @pytest.mark.parametrize("retry_days", [(1, 3, 5, 7), (2, 7), (7,)])
@@ -130,7 +127,7 @@ def test_failed_renewals_retry_on_schedule_then_expire(retry_days: tuple[int, ..
         assert sub.due_at is not None
         renewal = decide_due(sub, plans, sub.due_at)
         assert isinstance(renewal, Renewal)
-        event, sub = renewal.failed(config, sub.due_at)
+        event, sub = renewal.failed(config)
         if event is Event.EXPIRE:
             break
         assert event is Event.RENEWAL_FAILED and sub.status is Status.PAST_DUE
