@@ -69,10 +69,10 @@ def get_subscription(
 )
 def change_subscription(
     user_id: UserPath,
+    principal: CurrentPrincipal,  # authenticate before anything else is looked at
     body: SubscriptionCreate,
     key: IdempotencyKey,
     billing: BillingDep,
-    principal: CurrentPrincipal,
 ) -> JSONResponse:
     """Subscribe (free → paid: the full price now, a month from today), upgrade (at once,
     prorated: `round_half_even((new - old) * remaining_s / period_s)` cents) or downgrade

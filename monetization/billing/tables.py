@@ -15,12 +15,14 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Index,
     Integer,
     MetaData,
     SmallInteger,
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 from ledger.store.types import UTCDateTime
@@ -80,6 +82,7 @@ billing_subscriptions = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )
+Index("billing_subscriptions_due", billing_subscriptions.c.due_at, billing_subscriptions.c.user_id)
 
 billing_subscription_events = Table(
     "billing_subscription_events",
@@ -98,6 +101,12 @@ billing_subscription_events = Table(
     Column("at", UTCDateTime, nullable=False),  # when it took effect
     Column("recorded_at", UTCDateTime, nullable=False),
 )
+Index(
+    "billing_subscription_events_by_user",
+    billing_subscription_events.c.user_id,
+    billing_subscription_events.c.at,
+)
+Index("billing_subscription_events_by_at", billing_subscription_events.c.at)
 
 billing_changes = Table(
     "billing_changes",
@@ -121,4 +130,5 @@ billing_changes = Table(
     Column("result", JSON),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("user_id", "principal", "request_key", name="billing_changes_key"),
 )
