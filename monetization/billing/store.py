@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Engine, and_, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from ledger.store.engine import WRITE_TXN
@@ -128,25 +128,12 @@ class SubscriptionStore:
             with begin_write(self.engine) as own:
                 return self.apply(transitions, own)
         now = self.clock()
-        applied: set[str] = set()
-        for t in transitions:
-            assert t.before.version >= 1, "a row exists before it changes"
-            done = conn.execute(
-                update(T)
-                .where(
-                    and_(
-                        T.c.user_id == t.before.user_id,
-                        T.c.version == t.before.version,
-                        _change_matches(t.before.change_id),
-                    )
-                )
-                .values(
-                    **_row_values(t.after), change_id=None, version=t.before.version + 1,
-                    updated_at=now,
-                )
-            )  # fmt: skip
-            if done.rowcount == 1:
-                applied.add(t.before.user_id)
+        if conn.dialect.name == "postgresql" and all(
+            t.before.change_id is None for t in transitions
+        ):
+            applied = _apply_unnest(conn, transitions, now)
+        else:
+            applied = {t.before.user_id for t in transitions if _apply_one(conn, t, now)}
         winners = [t for t in transitions if t.before.user_id in applied]
         if winners:
             conn.execute(
@@ -209,6 +196,65 @@ class SubscriptionStore:
         stmt = select(T).where(clause).order_by(T.c.due_at, T.c.user_id).limit(limit)
         with self.engine.connect() as conn:
             return [from_row(r) for r in conn.execute(stmt)]
+
+
+def _apply_one(conn: Connection, t: Transition, now: datetime) -> bool:
+    assert t.before.version >= 1, "a row exists before it changes"
+    done = conn.execute(
+        update(T)
+        .where(
+            and_(
+                T.c.user_id == t.before.user_id,
+                T.c.version == t.before.version,
+                _change_matches(t.before.change_id),
+            )
+        )
+        .values(
+            **_row_values(t.after), change_id=None, version=t.before.version + 1, updated_at=now
+        )
+    )
+    return done.rowcount == 1
+
+
+_COLUMNS = (
+    ("plan_id", "text"),
+    ("status", "text"),
+    ("current_period_start", "timestamptz"),
+    ("current_period_end", "timestamptz"),
+    ("anchor_day", "smallint"),
+    ("cancel_at_period_end", "boolean"),
+    ("scheduled_plan", "text"),
+    ("payment_method", "text"),
+    ("failed_attempts", "smallint"),
+    ("grace_until", "timestamptz"),
+    ("due_at", "timestamptz"),
+)
+_UNNEST_SQL = text(
+    "UPDATE billing_subscriptions AS s SET "
+    + ", ".join(f"{name} = v.{name}" for name, _ in _COLUMNS)
+    + ", change_id = NULL, version = s.version + 1, updated_at = :now"
+    " FROM unnest(CAST(:user_id AS text[]), CAST(:version AS bigint[]), "
+    + ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _COLUMNS)
+    + ") AS v(user_id, version, "
+    + ", ".join(name for name, _ in _COLUMNS)
+    + ") WHERE s.user_id = v.user_id AND s.version = v.version AND s.change_id IS NULL"
+    " RETURNING s.user_id"
+)
+
+
+def _apply_unnest(conn: Connection, transitions: Sequence[Transition], now: datetime) -> set[str]:
+    """PostgreSQL: every compare-and-set of a batch in one statement (a billing run's 1,000
+    renewals); the users whose row was still at its version come back."""
+    params: dict[str, Any] = {"now": now, "user_id": [], "version": []}
+    for name, _ in _COLUMNS:
+        params[name] = []
+    for t in transitions:
+        assert t.before.version >= 1, "a row exists before it changes"
+        params["user_id"].append(t.before.user_id)
+        params["version"].append(t.before.version)
+        for name, value in _row_values(t.after).items():
+            params[name].append(value)
+    return set(conn.execute(_UNNEST_SQL, params).scalars())
 
 
 def _change_matches(change_id: str | None) -> Any:

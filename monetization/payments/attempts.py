@@ -47,7 +47,7 @@ class AttemptCounts:
 def _upsert(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """Insert, or move an existing key to its newer outcome (a retry with the same key)."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(payments_attempts).values(rows)
+    stmt = dialect.insert(payments_attempts)
     stmt = stmt.on_conflict_do_update(
         index_elements=[payments_attempts.c.idempotency_key],
         set_={
@@ -57,11 +57,12 @@ def _upsert(conn: Connection, rows: list[dict[str, Any]]) -> None:
             "updated_at": stmt.excluded.updated_at,
         },
         # A captured charge stays captured whatever a later replay says.
-        where=payments_attempts.c.status.not_in(
-            [AttemptStatus.SUCCEEDED.value, AttemptStatus.REFUNDED.value]
+        where=and_(
+            payments_attempts.c.status != AttemptStatus.SUCCEEDED.value,
+            payments_attempts.c.status != AttemptStatus.REFUNDED.value,
         ),
     )
-    conn.execute(stmt)
+    conn.execute(stmt, rows)  # executemany: one compiled statement, batched by the driver
 
 
 class AttemptLog:
