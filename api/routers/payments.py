@@ -14,7 +14,7 @@ from api.schemas.payments import WebhookReceived
 router = APIRouter(prefix="/v1/payments", tags=["payments"])
 
 
-@router.post("/webhooks/stripe", responses=problems(400, 413))
+@router.post("/webhooks/stripe", responses=problems(400, 413, 422))
 async def stripe_webhook(
     request: Request,
     billing: BillingDep,

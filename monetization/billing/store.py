@@ -229,16 +229,17 @@ _COLUMNS = (
     ("grace_until", "timestamptz"),
     ("due_at", "timestamptz"),
 )
+_SETS = ", ".join(f"{name} = v.{name}" for name, _ in _COLUMNS)
+_ARRAYS = ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _COLUMNS)
+_NAMES = ", ".join(name for name, _ in _COLUMNS)
+# Built from the constant column list above, never from input.
 _UNNEST_SQL = text(
-    "UPDATE billing_subscriptions AS s SET "
-    + ", ".join(f"{name} = v.{name}" for name, _ in _COLUMNS)
-    + ", change_id = NULL, version = s.version + 1, updated_at = :now"
-    " FROM unnest(CAST(:user_id AS text[]), CAST(:version AS bigint[]), "
-    + ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _COLUMNS)
-    + ") AS v(user_id, version, "
-    + ", ".join(name for name, _ in _COLUMNS)
-    + ") WHERE s.user_id = v.user_id AND s.version = v.version AND s.change_id IS NULL"
-    " RETURNING s.user_id"
+    f"UPDATE billing_subscriptions AS s SET {_SETS}, change_id = NULL, "  # noqa: S608
+    "version = s.version + 1, updated_at = :now "
+    f"FROM unnest(CAST(:user_id AS text[]), CAST(:version AS bigint[]), {_ARRAYS}) "
+    f"AS v(user_id, version, {_NAMES}) "
+    "WHERE s.user_id = v.user_id AND s.version = v.version AND s.change_id IS NULL "
+    "RETURNING s.user_id"
 )
 
 
