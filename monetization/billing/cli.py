@@ -12,6 +12,7 @@ import click
 from ledger import LedgerError
 from monetization.billing import Billing
 
+YEAR_MIN, YEAR_MAX = 1970, 9998  # a period must be able to end a month later
 BillingFactory = Callable[[], AbstractContextManager[Billing]]
 
 
@@ -25,7 +26,10 @@ def parse_now(text: str | None) -> datetime | None:
         raise click.BadParameter(
             f"{text!r} is not an ISO-8601 instant", param_hint="--now"
         ) from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    at = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    if not YEAR_MIN <= at.year <= YEAR_MAX:
+        raise click.BadParameter(f"--now must fall in {YEAR_MIN}..{YEAR_MAX}", param_hint="--now")
+    return at
 
 
 def register(main: click.Group, billing: BillingFactory) -> None:

@@ -10,7 +10,10 @@ from __future__ import annotations
 import calendar
 from datetime import datetime, timedelta
 
+from ledger import InvalidRequest
+
 MICROSECOND = timedelta(microseconds=1)
+MAX_YEAR = 9999
 
 
 def add_month(start: datetime, anchor_day: int) -> datetime:
@@ -21,6 +24,8 @@ def add_month(start: datetime, anchor_day: int) -> datetime:
     assert start.tzinfo is not None, "periods are computed on aware instants"
     assert 1 <= anchor_day <= 31, anchor_day
     year, month = (start.year + 1, 1) if start.month == 12 else (start.year, start.month + 1)
+    if year > MAX_YEAR:
+        raise InvalidRequest(f"a period starting {start.date()} would end after year {MAX_YEAR}")
     last_day = calendar.monthrange(year, month)[1]
     return start.replace(year=year, month=month, day=min(anchor_day, last_day))
 

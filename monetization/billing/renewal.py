@@ -17,6 +17,7 @@ An unavailable provider changes nothing: the next run tries the same charge agai
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -41,6 +42,9 @@ log = logging.getLogger(__name__)
 DOWNGRADES = frozenset({Event.END, Event.SWITCH_TO_FREE, Event.EXPIRE})
 FAILURES = frozenset({Event.RENEWAL_FAILED, Event.EXPIRE})  # an expiry follows a decline
 BATCHES_MAX = 10_000  # a bound on one run: 10 million subscriptions
+# A run catches up at most this many missed periods per subscription (a run years late,
+# or a hostile --now, must still end); the next run goes on from there.
+CATCH_UP_PERIODS_MAX = 24
 
 
 @dataclass(slots=True)
@@ -105,6 +109,7 @@ class BillingRun:
         report = RunReport()
         after: tuple[datetime, str] | None = None
         self.payments.open_accounts([REVENUE_ACCOUNT])
+        seen: Counter[str] = Counter()
         for _ in range(BATCHES_MAX):
             batch = self.store.due(now, after, self.config.run_batch_size)
             if not batch:
@@ -112,6 +117,8 @@ class BillingRun:
             last = batch[-1]
             assert last.due_at is not None
             after = (last.due_at, last.user_id)
+            seen.update(s.user_id for s in batch)
+            batch = [s for s in batch if seen[s.user_id] <= CATCH_UP_PERIODS_MAX]
             self._batch(batch, now, report)
         return report
 

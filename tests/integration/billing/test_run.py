@@ -191,4 +191,20 @@ def test_the_command_prints_its_counts_and_a_second_run_charges_nothing(
     assert again.stdout.strip() == "billing: 0 charged, 0 failed, 0 downgraded"
     bad = run("--now", "yesterday")
     assert bad.returncode == 2 and "ISO-8601" in bad.stderr and "Traceback" not in bad.stderr
+    # (argv cannot carry NUL bytes or lone surrogates: the OS refuses them before we do)
+    for hostile in ("9999-12-31T23:59:59Z", "2030-02-30T00:00:00Z", "0001-01-01", "1e9"):
+        refused = run("--now", hostile)
+        assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr
     assert revenue(ledger_) == 2 * billing.catalog.plan("pro").price
+
+
+def test_a_run_far_in_the_future_catches_up_a_bounded_number_of_periods(
+    billing: Billing, ledger_: Ledger
+) -> None:
+    from monetization.billing.renewal import CATCH_UP_PERIODS_MAX
+
+    subscribe(billing, "ada", "pro")
+    report = billing.run(datetime(9998, 6, 1, tzinfo=UTC))
+    assert report.charged == CATCH_UP_PERIODS_MAX
+    assert revenue(ledger_) == (1 + CATCH_UP_PERIODS_MAX) * billing.catalog.plan("pro").price
+    assert billing.run(datetime(9998, 6, 1, tzinfo=UTC)).charged == CATCH_UP_PERIODS_MAX

@@ -62,3 +62,13 @@ def test_proration_is_the_formula_in_exact_arithmetic(
     period = Fraction(length // timedelta(microseconds=1))
     assert charged == _reference_half_even((new - old) * remaining / period)
     assert 0 <= charged <= new - old
+
+
+def test_no_period_ends_after_year_9999() -> None:
+    import pytest
+
+    from ledger import InvalidRequest
+
+    assert add_month(datetime(9999, 11, 30, tzinfo=UTC), 30) == datetime(9999, 12, 30, tzinfo=UTC)
+    with pytest.raises(InvalidRequest):
+        add_month(datetime(9999, 12, 1, tzinfo=UTC), 1)
