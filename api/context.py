@@ -15,6 +15,7 @@ from api.keystore import KeyStore
 from api.limits import RateLimiter
 from ledger import Ledger
 from ledger.proofs import Proofs
+from monetization.billing import Billing
 from monetization.rewards import Rewards
 
 
@@ -46,5 +47,6 @@ class ApiContext:
     keys: KeyStore
     limiter: RateLimiter
     rewards: Rewards
+    billing: Billing
     proofs: Proofs
     chain_status: Callable[[], ChainStatus] = field(default=_chain_disabled)

@@ -38,6 +38,8 @@ from azora.settings import Settings
 from ledger import Ledger
 from ledger.proofs import Proofs
 from ledger.store.engine import make_engine
+from monetization.billing import Billing, BillingConfig, build_billing
+from monetization.payments import build_provider
 from monetization.rewards import Rewards, RewardsConfig
 
 log = logging.getLogger("azora")
@@ -117,6 +119,24 @@ class Container:
         minter = self.chain.minter if s.anchoring else None
         return Rewards(self.ledger, settings=config, clock=self.clock, minter=minter)
 
+    @cached_property
+    def billing(self) -> Billing:
+        """Plans, subscriptions and payments (its feature cache listens for plan changes)."""
+        s = self.settings
+        config = BillingConfig(
+            grace_days=s.billing_grace_days,
+            retry_days=tuple(s.billing_retry_days),
+            feature_cache_ttl_s=s.feature_cache_ttl_s,
+        )
+        return build_billing(
+            self.engine,
+            self.ledger,
+            config,
+            build_provider(s.payment_provider, s.stripe_api_key),
+            self.clock,
+            webhook_secrets=s.stripe_webhook_secrets,
+        )
+
     # --- the HTTP layer --------------------------------------------------------------------
 
     def api_config(self) -> ApiConfig:
@@ -140,6 +160,7 @@ class Container:
             keys=self.keys,
             limiter=RateLimiter(config.rate_limit_per_s, config.rate_limit_burst),
             rewards=self.rewards,
+            billing=self.billing,
             proofs=self.proofs,
             chain_status=self.chain_status,
         )
@@ -173,10 +194,12 @@ class Container:
         self.close()
 
     def maintain(self) -> None:
-        """One round of upkeep (the maintenance job and ``azora maintain``); idempotent."""
+        """One round of upkeep (the maintenance job and ``azora maintain``): expire holds,
+        settle redemptions, run billing. Idempotent: one charge per period whoever runs it."""
         while self.ledger.expire_due_holds() > 0:
             pass
         self.rewards.redemptions.settle()
+        self.billing.run()
 
     def _bootstrap_admin_key(self) -> None:
         """With no AZORA_ADMIN_API_KEY and no key at all, make the first admin key, print it."""
@@ -200,6 +223,8 @@ class Container:
 
     def close(self) -> None:
         cached: dict[str, Any] = self.__dict__
+        if "billing" in cached:
+            cached["billing"].close()
         if "ledger" in cached:
             cached["ledger"].close()
         if "chain" in cached:

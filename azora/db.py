@@ -9,6 +9,7 @@ multi-host URL, most generated passwords). URLs shown to people go through
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from alembic import command
@@ -38,6 +39,11 @@ def display_url(url: str) -> str:
 
 
 def alembic_config() -> Config:
+    # Migrations import `migrations.frozen` (never the application): the repository root
+    # must be importable whatever the working directory.
+    root = str(MIGRATIONS_DIR.parent)
+    if root not in sys.path:
+        sys.path.insert(0, root)
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     return config

@@ -7,9 +7,11 @@ from sqlalchemy import MetaData
 
 from api.keystore import metadata as api_tables
 from ledger.store.tables import metadata as ledger_tables
+from monetization.billing.tables import metadata as billing_tables
+from monetization.payments.tables import metadata as payments_tables
 from monetization.rewards.tables import metadata as rewards_tables
 
-DECLARED = (ledger_tables, api_tables, rewards_tables)
+DECLARED = (ledger_tables, api_tables, rewards_tables, billing_tables, payments_tables)
 
 
 def declared_metadata() -> MetaData:

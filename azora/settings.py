@@ -11,7 +11,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DATA_DIR = Path(".azora")
@@ -88,6 +88,33 @@ class Settings(BaseSettings):
     rewards_withdrawal_hold_ttl_s: int = Field(default=86400, ge=60, le=30 * 86400)
     # Most journal entries one leaderboard read will project before answering.
     rewards_read_catch_up_max: int = Field(default=50_000, ge=1)
+
+    # --- payments and subscriptions (monetization/payments, monetization/billing) ----------
+    payment_provider: Literal["local", "stripe"] = "local"
+    stripe_api_key: str | None = Field(default=None, repr=False)
+    # Comma-separated: during a rotation both the old and the new secret verify.
+    stripe_webhook_secret: str | None = Field(default=None, repr=False)
+    billing_grace_days: int = Field(default=7, ge=1, le=60)
+    # Days after a failed renewal's period end to retry; the last one ends the grace period.
+    billing_retry_days: tuple[int, ...] = (1, 3, 5, 7)
+    feature_cache_ttl_s: float = Field(default=300.0, ge=0, le=3600)
+
+    @model_validator(mode="after")
+    def _check_billing(self) -> Settings:
+        days = self.billing_retry_days
+        if not days or list(days) != sorted(set(days)) or days[0] < 1:
+            raise ValueError(
+                "AZORA_BILLING_RETRY_DAYS must be increasing whole days, e.g. [1,3,5,7]"
+            )
+        if days[-1] > self.billing_grace_days:
+            raise ValueError("the last billing retry must fall within AZORA_BILLING_GRACE_DAYS")
+        if self.payment_provider == "stripe" and not self.stripe_api_key:
+            raise ValueError("AZORA_PAYMENT_PROVIDER=stripe needs AZORA_STRIPE_API_KEY")
+        return self
+
+    @property
+    def stripe_webhook_secrets(self) -> list[str]:
+        return [s.strip() for s in (self.stripe_webhook_secret or "").split(",") if s.strip()]
 
     @property
     def production(self) -> bool:

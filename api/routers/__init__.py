@@ -7,26 +7,28 @@ from fastapi import APIRouter
 from api.routers import (
     accounts,
     admin,
+    billing,
     entries,
     leaderboards,
     ops,
+    payments,
     proofs,
     redemptions,
     rewards,
     social,
 )
 
-ROUTERS: tuple[APIRouter, ...] = tuple(
-    module.router
-    for module in (
-        ops,
-        accounts,
-        entries,
-        admin,
-        proofs,
-        rewards,
-        leaderboards,
-        redemptions,
-        social,
-    )
+ROUTERS: tuple[APIRouter, ...] = (
+    ops.router,
+    accounts.router,
+    entries.router,
+    admin.router,
+    proofs.router,
+    rewards.router,
+    leaderboards.router,
+    redemptions.router,
+    social.router,
+    billing.public,
+    billing.router,
+    payments.router,
 )

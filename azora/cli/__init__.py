@@ -18,9 +18,9 @@ def main(ctx: click.Context) -> None:
 
 
 def _register() -> None:
-    from azora.cli import audit, chain, database, keys, ledger, rewards, serve
+    from azora.cli import audit, billing, chain, database, keys, ledger, rewards, serve
 
-    for module in (database, ledger, serve, keys, chain, audit, rewards):
+    for module in (database, ledger, serve, keys, chain, audit, rewards, billing):
         module.register(main)
 
 

@@ -25,8 +25,8 @@ def settings_problem(error: ValidationError) -> str:
     """Which variables are malformed, in the words of the environment (no values)."""
     lines = []
     for item in error.errors():
-        name = "AZORA_" + "_".join(str(p) for p in item["loc"]).upper()
-        lines.append(f"  - {name}: {item['msg']}")
+        where = "_".join(str(p) for p in item["loc"]).upper()
+        lines.append(f"  - AZORA_{where}: {item['msg']}" if where else f"  - {item['msg']}")
     return "invalid configuration:\n" + "\n".join(lines)
 
 
