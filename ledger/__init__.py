@@ -4,6 +4,7 @@ The public API: :class:`Ledger` and the value types it takes and returns. Nothin
 imports FastAPI or web3.
 """
 
+from ledger.checks import kind_matches
 from ledger.commands import HoldAction
 from ledger.errors import (
     AccountExists,
@@ -15,7 +16,10 @@ from ledger.errors import (
     InvalidAccount,
     InvalidAmount,
     InvalidEntry,
+    InvalidId,
     InvalidRequest,
+    InvalidText,
+    InvalidTime,
     LedgerError,
     LimitExceeded,
     NotFound,
@@ -23,6 +27,7 @@ from ledger.errors import (
     Unavailable,
     UnknownAccount,
     UnknownAsset,
+    Unstorable,
 )
 from ledger.model import (
     Account,
@@ -63,7 +68,10 @@ __all__ = [
     "InvalidAccount",
     "InvalidAmount",
     "InvalidEntry",
+    "InvalidId",
     "InvalidRequest",
+    "InvalidText",
+    "InvalidTime",
     "Ledger",
     "LedgerError",
     "Limit",
@@ -76,7 +84,9 @@ __all__ = [
     "Unavailable",
     "UnknownAccount",
     "UnknownAsset",
+    "Unstorable",
     "asset",
     "format_amount",
+    "kind_matches",
     "parse_amount",
 ]
