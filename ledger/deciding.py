@@ -38,6 +38,7 @@ from ledger.errors import (
     NotFound,
     NotReversible,
     UnknownAccount,
+    Unstorable,
 )
 from ledger.model import (
     KIND_MAX_CHARS,
@@ -217,6 +218,9 @@ class _State:
         return [self.accounts[a] for a in sorted(self.touched)]
 
     def decide(self, command: Command) -> Outcome:
+        """The outcome of ``command``. Every rule computes (ids, fingerprints, hashes) before
+        it changes the state, so a value that cannot be encoded refuses its own command
+        only, as :class:`Unstorable`, and the batch goes on."""
         try:
             if isinstance(command, PostEntry):
                 return self.post(command)
@@ -225,6 +229,8 @@ class _State:
             return self.reverse(command)
         except LedgerError as error:
             return error
+        except (ValueError, OverflowError) as error:  # UnicodeEncodeError is a ValueError
+            return Unstorable(f"a value of this request cannot be encoded ({type(error).__name__})")
 
     def replay(self, principal: str, key: str | None, fingerprint: str) -> Posted | None:
         if key is None:
