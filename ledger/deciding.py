@@ -23,7 +23,7 @@ A refused command leaves no trace; later commands of the batch see the accepted 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 from ledger.canonical import canonical_json, keccak256
@@ -52,6 +52,8 @@ from ledger.model import (
     Limit,
     Posted,
     Posting,
+    canonical_entry,
+    postings_json,
 )
 from ledger.money import asset, format_amount
 
@@ -127,6 +129,7 @@ class Decision:
 
     outcomes: tuple[Outcome, ...]
     entries: tuple[Entry, ...]  # new, in seq order, hashed
+    texts: tuple[tuple[bytes, bytes], ...]  # per entry: canonical JSON of postings, metadata
     lines: tuple[HistoryLine, ...]  # one per account an entry moved a balance of
     accounts: tuple[AccountState, ...]  # final rows of the touched accounts, by id
     head_seq: int
@@ -168,6 +171,7 @@ def decide(
     return Decision(
         outcomes=outcomes,
         entries=tuple(state.new_entries),
+        texts=tuple(state.texts),
         lines=tuple(state.lines),
         accounts=tuple(state.final_accounts()),
         head_seq=state.seq,
@@ -208,14 +212,15 @@ class _State:
         self.by_id = dict(snapshot.by_id)
         self.resolution_of = dict(snapshot.resolution_of)
         self.reversal_of = dict(snapshot.reversal_of)
-        self.accounts = dict(snapshot.accounts)
+        self.accounts = {a: _Working(state) for a, state in snapshot.accounts.items()}
         self.limit_usage = dict(snapshot.limit_usage)
         self.new_entries: list[Entry] = []
+        self.texts: list[tuple[bytes, bytes]] = []
         self.lines: list[HistoryLine] = []
         self.touched: set[str] = set()
 
     def final_accounts(self) -> list[AccountState]:
-        return [self.accounts[a] for a in sorted(self.touched)]
+        return [self.accounts[a].state() for a in sorted(self.touched)]
 
     def decide(self, command: Command) -> Outcome:
         """The outcome of ``command``. Every rule computes (ids, fingerprints, hashes) before
@@ -266,7 +271,11 @@ class _State:
             fingerprint=fingerprint,
         )
         usage = self.check_limits(entry, request.limits)
-        stored = self.append(entry)
+        stored = self.append(
+            entry,
+            c.postings_json or postings_json(request.postings),
+            c.metadata_json or canonical_json(dict(request.metadata), checked=True),
+        )
         for limit, amount in usage:
             self.limit_usage[limit] += amount
         return Posted(stored)
@@ -313,7 +322,9 @@ class _State:
                 effective_at=self.now,
                 recorded_at=self.now,
                 hold_id=hold.id,
-            )
+            ),
+            postings_json(hold.postings),
+            b"{}",
         )
         self.resolution_of[hold.id] = stored
         if c.action is HoldAction.POST and kind is EntryType.EXPIRE_PENDING:
@@ -362,7 +373,9 @@ class _State:
                 principal=c.principal,
                 idempotency_key=c.idempotency_key,
                 fingerprint=fingerprint,
-            )
+            ),
+            postings_json(postings),
+            canonical_json(dict(c.metadata), checked=True),
         )
         self.reversal_of[original.id] = stored
         return Posted(stored)
@@ -392,23 +405,23 @@ class _State:
                     account_id=account_id,
                 )
 
-    def append(self, entry: Entry) -> Entry:
-        """Apply ``entry`` if no account overdraws; chain it; return it as stored."""
+    def append(self, entry: Entry, postings: bytes, metadata: bytes) -> Entry:
+        """Apply ``entry`` if no account overdraws; chain it; return it as stored.
+
+        ``postings``/``metadata``: the canonical JSON of the entry's (kept for its row).
+        """
         deltas = balance_deltas(entry)
         self.check_overdraft(deltas)
-        stored = replace(entry, hash=entry.chained_hash(self.hash))
-        self.seq, self.hash = stored.seq, stored.hash
+        digest = keccak256(self.hash, canonical_entry(entry, postings, metadata))
+        stored = _with_hash(entry, digest)
+        self.seq, self.hash = stored.seq, digest
         moves_balance = stored.type in (EntryType.POSTED, EntryType.POST_PENDING)
         for account_id, (d_balance, d_out, d_in) in deltas.items():
             b = self.accounts[account_id]
-            b = replace(
-                b,
-                balance=b.balance + d_balance,
-                pending_out=b.pending_out + d_out,
-                pending_in=b.pending_in + d_in,
-                last_seq=stored.seq,
-            )
-            self.accounts[account_id] = b
+            b.balance += d_balance
+            b.pending_out += d_out
+            b.pending_in += d_in
+            b.last_seq = stored.seq
             self.touched.add(account_id)
             if moves_balance:
                 self.lines.append(
@@ -423,11 +436,68 @@ class _State:
                     )
                 )
         self.new_entries.append(stored)
+        self.texts.append((postings, metadata))
         # Later commands of the same batch see this one: a repeated key, a hold to resolve.
         self.by_id[stored.id] = stored
         if stored.idempotency_key is not None:
             self.by_key[(stored.principal or "", stored.idempotency_key)] = stored
         return stored
+
+
+class _Working:
+    """An account's balance row while the batch is decided (mutable, never escapes)."""
+
+    __slots__ = (
+        "account_id",
+        "allow_negative",
+        "asset",
+        "balance",
+        "last_seq",
+        "pending_in",
+        "pending_out",
+    )
+
+    def __init__(self, state: AccountState) -> None:
+        self.account_id, self.asset = state.account_id, state.asset
+        self.allow_negative = state.allow_negative
+        self.balance, self.pending_out = state.balance, state.pending_out
+        self.pending_in, self.last_seq = state.pending_in, state.last_seq
+
+    @property
+    def available(self) -> int:
+        return self.balance - self.pending_out
+
+    def state(self) -> AccountState:
+        return AccountState(
+            self.account_id,
+            self.asset,
+            self.allow_negative,
+            self.balance,
+            self.pending_out,
+            self.pending_in,
+            self.last_seq,
+        )
+
+
+def _with_hash(e: Entry, digest: bytes) -> Entry:
+    """``e`` with its hash: one construction (``dataclasses.replace`` costs several)."""
+    return Entry(
+        e.id,
+        e.seq,
+        e.type,
+        e.kind,
+        e.postings,
+        e.metadata,
+        e.effective_at,
+        e.recorded_at,
+        e.expires_at,
+        e.hold_id,
+        e.reverses_id,
+        e.principal,
+        e.idempotency_key,
+        e.fingerprint,
+        digest,
+    )
 
 
 def _repeat_resolution(hold: Entry, done: Entry, action: HoldAction) -> HoldState:

@@ -8,8 +8,8 @@ This is the only code that writes entries, in three steps:
 2. **decide** (:func:`ledger.deciding.decide`, pure): one outcome per command and the rows
    to write; a refused command leaves no trace, the others go on;
 3. **write** (:func:`ledger.store.writing.write_decision`): insert all new entries and
-   history lines in bulk, rewrite the touched balances and the head, run the batch hooks
-   (the token log); the caller commits once.
+   history lines in bulk, rewrite the touched balances and the head, append the token log,
+   run the batch hooks; the caller commits once (:func:`commit_batch` does).
 
 One command per batch is the naive path; many per batch is group commit.
 """
@@ -25,14 +25,23 @@ from sqlalchemy import Connection
 from ledger.commands import Command, Outcome
 from ledger.deciding import balance_deltas, decide, needs_of
 from ledger.model import Entry
+from ledger.store.engine import WRITE_TXN
 from ledger.store.loading import load_entries_where, load_snapshot
 from ledger.store.rows import entry_from_row
 from ledger.store.writing import write_decision
+from ledger.tokenlog import append_hook
 
 BatchHook = Callable[[Connection, Sequence[Entry]], None]
 
 # Older import paths of these helpers.
-__all__ = ["BatchHook", "apply_batch", "balance_deltas", "entry_from_row", "load_entries_where"]
+__all__ = [
+    "BatchHook",
+    "apply_batch",
+    "balance_deltas",
+    "commit_batch",
+    "entry_from_row",
+    "load_entries_where",
+]
 
 
 def new_entry_id() -> str:
@@ -55,6 +64,34 @@ def apply_batch(
     decision = decide(snapshot, commands, now, new_id)
     if decision.entries:
         write_decision(conn, decision)
+        append_hook(conn, decision.entries)  # the token log is part of the journal
         for hook in hooks:
             hook(conn, decision.entries)
     return list(decision.outcomes)
+
+
+def commit_batch(
+    conn: Connection,
+    commands: Sequence[Command],
+    now: datetime,
+    hooks: Sequence[BatchHook] = (),
+    *,
+    new_id: Callable[[], str] = new_entry_id,
+    top_up: Callable[[], Sequence[Command]] | None = None,
+) -> list[Outcome]:
+    """:func:`apply_batch` in a write transaction of its own on ``conn``, committed.
+
+    ``top_up``, called once the journal head is locked, returns commands that join the
+    batch after ``commands`` (what queued while the writer waited for the lock); the
+    outcomes cover both. On PostgreSQL the batch takes two round trips
+    (:mod:`ledger.store.pg_batch`): its reads with the head lock, its writes with the
+    commit. Precondition: ``conn`` has no transaction open.
+    """
+    if conn.dialect.name == "postgresql":
+        from ledger.store import pg_batch  # the driver's own API: only on PostgreSQL
+
+        return pg_batch.commit_batch(conn, commands, now, hooks, new_id=new_id, top_up=top_up)
+    # SQLite: BEGIN IMMEDIATE is the head lock.
+    with conn.execution_options(**WRITE_TXN).begin():
+        commands = [*commands, *(top_up() if top_up is not None else ())]
+        return apply_batch(conn, commands, now, hooks, new_id)

@@ -28,6 +28,7 @@ from ledger.model import (
     HoldStatus,
     NewEntry,
     Posted,
+    postings_json,
     validate_account,
     validate_idempotency_key,
     validate_kind,
@@ -36,7 +37,6 @@ from ledger.model import (
 from ledger.store.engine import WRITE_TXN
 from ledger.store.rows import entry_from_row, line_from_row
 from ledger.store.tables import accounts, balances, entries, entry_lines
-from ledger.tokenlog import append_hook
 from ledger.writer import DirectWriter, GroupCommitWriter
 
 HISTORY_MAX_LIMIT = 500
@@ -66,12 +66,12 @@ class Ledger:
     ) -> None:
         self.engine = engine
         self.clock = clock
-        # The token log is part of the journal: appended in the same transaction, always.
-        all_hooks = (append_hook, *hooks)
+        # The token log is part of the journal: the writer appends it in the same
+        # transaction, always; ``hooks`` run after it.
         self._writer: GroupCommitWriter | DirectWriter = (
-            GroupCommitWriter(engine, clock, all_hooks, max_batch)
+            GroupCommitWriter(engine, clock, hooks, max_batch)
             if group_commit
-            else DirectWriter(engine, clock, all_hooks)
+            else DirectWriter(engine, clock, hooks)
         )
 
     def close(self) -> None:
@@ -163,7 +163,14 @@ class Ledger:
         check_principal(principal)
         if idempotency_key is not None:
             validate_idempotency_key(idempotency_key)
-        return PostEntry(request, principal, idempotency_key, request.fingerprint())
+        return PostEntry(
+            request,
+            principal,
+            idempotency_key,
+            request.fingerprint(),
+            postings_json(request.postings),
+            canonical_json(dict(request.metadata), checked=True),
+        )
 
     def post_entries(
         self, items: Sequence[tuple[NewEntry, str | None]], *, principal: str = "system"

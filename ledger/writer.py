@@ -12,11 +12,12 @@ awaits a future of its own event loop, which the writer completes with one
 ``call_soon_threadsafe`` per loop and batch. The HTTP write routes use that: no threadpool
 hop per request, and no thread per waiting request competing with the writer for the GIL.
 
-How the group-commit writer gathers a batch: it waits for a first request, opens the
-transaction and takes the journal head lock (:func:`lock_journal_head`) *before* taking the
-rest of the queue. With several processes, each with its own writer, the head lock is where
-they queue for one another; whatever arrives while this writer waits there joins this
-batch instead of waiting for the next one. Alone, the lock is free and nothing waits.
+How the group-commit writer gathers a batch: it waits for a first request, takes what is
+queued with it, and sends their reads behind the journal head lock; once it holds the lock
+it takes the rest of the queue too (``top_up`` of :func:`ledger.journal.commit_batch`).
+With several processes, each with its own writer, the head lock is where they queue for one
+another; whatever arrives while this writer waits there joins this batch instead of waiting
+for the next one. Alone, the lock is free and nothing waits.
 
 The group-commit writer keeps one database connection of its own (no pool checkout and
 liveness ping per batch) and, on PostgreSQL, plans each statement for its parameters (see
@@ -36,14 +37,13 @@ from concurrent.futures import Future
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError, StatementError
 
 from ledger.commands import Command, Outcome
 from ledger.errors import Unavailable, Unstorable
-from ledger.journal import BatchHook, apply_batch
+from ledger.journal import BatchHook, commit_batch
 from ledger.store.engine import WRITE_TXN
-from ledger.store.tables import journal_head
 
 log = logging.getLogger(__name__)
 
@@ -141,23 +141,12 @@ def run_transaction(
 
     def run(subset: Sequence[Command]) -> list[Outcome]:
         def attempt() -> list[Outcome]:
-            with engine.connect().execution_options(**WRITE_TXN) as conn, conn.begin():
-                return apply_batch(conn, subset, clock(), hooks)
+            with engine.connect() as conn:
+                return commit_batch(conn, subset, clock(), hooks)
 
         return _with_retries(attempt)
 
     return apply_isolating(run, commands)
-
-
-def lock_journal_head(conn: Connection) -> None:
-    """Take the journal head lock in ``conn``'s transaction, waiting for other writers.
-
-    :func:`ledger.journal.apply_batch` takes the same row lock first thing; taking it here
-    beforehand lets the caller decide what goes into the batch once it holds the lock (the
-    second lock of the same row in the same transaction is immediate). On SQLite the write
-    transaction's ``BEGIN IMMEDIATE`` is the lock and this is a plain read.
-    """
-    conn.execute(select(journal_head.c.seq).where(journal_head.c.id == 1).with_for_update())
 
 
 def writer_session(conn: Connection) -> Connection:
@@ -335,16 +324,26 @@ class GroupCommitWriter:
         batch = [first]
         state = {"gathered": False, "stop": False}
 
+        def top_up() -> list[Command]:
+            """Once the head lock is held: what queued meanwhile joins this batch."""
+            if state["gathered"]:
+                return []
+            known = len(batch)
+            state["stop"] = self._gather(batch)
+            state["gathered"] = True
+            return _commands_of(batch[known:])
+
         def attempt(subset: Sequence[Command] | None) -> list[Outcome]:
             conn = self._session.get()
+            commands = _commands_of(batch) if subset is None else subset
             try:
-                with conn.begin():
-                    if not state["gathered"]:
-                        lock_journal_head(conn)  # queue behind other processes' writers
-                        state["stop"] = self._gather(batch)
-                        state["gathered"] = True
-                    commands = _commands_of(batch) if subset is None else subset
-                    return apply_batch(conn, commands, self._clock(), self._hooks)
+                return commit_batch(
+                    conn,
+                    commands,
+                    self._clock(),
+                    self._hooks,
+                    top_up=top_up if subset is None else None,
+                )
             except BaseException:
                 self._session.discard()  # a failed connection may be unusable: start afresh
                 raise

@@ -124,16 +124,25 @@ def limit_usage(conn: Connection, limits: Collection[Limit]) -> dict[Limit, int]
 
     Amounts are text on SQLite, so they are added up here: exact on both back ends.
     """
-    ordered = sorted(limits, key=_limit_order)
+    ordered = sorted(limits, key=limit_order)
     usage = dict.fromkeys(ordered, 0)
     for start in range(0, len(ordered), LIMITS_PER_STATEMENT):
         chunk = ordered[start : start + LIMITS_PER_STATEMENT]
-        for index, amount in conn.execute(_usage_statement(chunk)):
-            limit = chunk[index]
-            if limit.direction is Direction.IN and amount > 0:
-                usage[limit] += amount
-            elif limit.direction is Direction.OUT and amount < 0:
-                usage[limit] -= amount
+        count_usage(usage, chunk, conn.execute(_usage_statement(chunk)))
+    return usage
+
+
+def count_usage(
+    usage: dict[Limit, int], limits: Sequence[Limit], rows: Iterable[Sequence[Any]]
+) -> dict[Limit, int]:
+    """Add ``(index into limits, line amount)`` rows to ``usage``: credits count against an
+    IN limit, debits against an OUT one."""
+    for index, raw_amount in rows:
+        limit, amount = limits[index], int(raw_amount)
+        if limit.direction is Direction.IN and amount > 0:
+            usage[limit] += amount
+        elif limit.direction is Direction.OUT and amount < 0:
+            usage[limit] -= amount
     return usage
 
 
@@ -150,7 +159,7 @@ def _usage_statement(chunk: Sequence[Limit]) -> Any:
     return selects[0] if len(selects) == 1 else union_all(*selects)
 
 
-def _limit_order(limit: Limit) -> tuple[str, str, str, str, str, int]:
+def limit_order(limit: Limit) -> tuple[str, str, str, str, str, int]:
     return (
         limit.account_id,
         limit.kind,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ledger.canonical import canonical_json, loads
-from ledger.model import Entry, EntryType, HistoryLine, Posting
+from ledger.model import Entry, EntryType, HistoryLine, Posting, postings_json
 
 
 def entry_from_row(row: Any) -> Entry:
@@ -32,14 +32,20 @@ def entry_from_row(row: Any) -> Entry:
     )
 
 
-def entry_row(e: Entry) -> dict[str, Any]:
+def entry_row(e: Entry, texts: tuple[bytes, bytes] | None = None) -> dict[str, Any]:
+    """The row of ``e``; ``texts``: the canonical JSON of its postings and metadata, when
+    already made (the writer has them)."""
+    postings, metadata = texts or (
+        postings_json(e.postings),
+        canonical_json(dict(e.metadata), checked=True),
+    )
     return {
         "seq": e.seq,
         "id": e.id,
         "type": e.type.value,
         "kind": e.kind,
-        "postings": canonical_json([p.as_json() for p in e.postings], checked=True).decode(),
-        "metadata": canonical_json(dict(e.metadata), checked=True).decode(),
+        "postings": postings.decode(),
+        "metadata": metadata.decode(),
         "effective_at": e.effective_at,
         "recorded_at": e.recorded_at,
         "expires_at": e.expires_at,

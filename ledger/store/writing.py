@@ -18,7 +18,8 @@ def write_decision(conn: Connection, decision: Decision) -> None:
     """
     if not decision.entries:
         return
-    insert_rows(conn, entries, [entry_row(e) for e in decision.entries])
+    rows = [entry_row(e, t) for e, t in zip(decision.entries, decision.texts, strict=True)]
+    insert_rows(conn, entries, rows)
     insert_rows(conn, entry_lines, [line_row(line) for line in decision.lines])
     update_balances(
         conn,
