@@ -1,9 +1,12 @@
 """Azora's append-only, double-entry, event-sourced ledger.
 
-The public API: :class:`Ledger` and the value types it takes and returns. Nothing here
-imports FastAPI or web3.
+The public API: :class:`Ledger` and the value types it takes and returns, the checks a
+domain repeats at its own edge (amounts, idempotency keys, kind patterns), and the column
+types and write-transaction option for a domain's own tables. Domains use these names only,
+never the ledger's tables. Nothing here imports FastAPI or web3.
 """
 
+from ledger.checks import kind_matches
 from ledger.commands import HoldAction
 from ledger.errors import (
     AccountExists,
@@ -15,7 +18,10 @@ from ledger.errors import (
     InvalidAccount,
     InvalidAmount,
     InvalidEntry,
+    InvalidId,
     InvalidRequest,
+    InvalidText,
+    InvalidTime,
     LedgerError,
     LimitExceeded,
     NotFound,
@@ -23,6 +29,7 @@ from ledger.errors import (
     Unavailable,
     UnknownAccount,
     UnknownAsset,
+    Unstorable,
 )
 from ledger.model import (
     ACCOUNT_ID_RE,
@@ -40,9 +47,12 @@ from ledger.model import (
     NewEntry,
     Posted,
     Posting,
+    validate_idempotency_key,
 )
-from ledger.money import AZR, USD, Asset, asset, format_amount, parse_amount
+from ledger.money import AZR, USD, Asset, asset, check_units, format_amount, parse_amount
 from ledger.service import Ledger
+from ledger.store.engine import WRITE_TXN
+from ledger.store.types import Amount, UTCDateTime
 
 __all__ = [
     "ACCOUNT_ID_RE",
@@ -50,8 +60,10 @@ __all__ = [
     "IDEMPOTENCY_KEY_RE",
     "KIND_RE",
     "USD",
+    "WRITE_TXN",
     "Account",
     "AccountExists",
+    "Amount",
     "Asset",
     "AssetMismatch",
     "Balance",
@@ -69,7 +81,10 @@ __all__ = [
     "InvalidAccount",
     "InvalidAmount",
     "InvalidEntry",
+    "InvalidId",
     "InvalidRequest",
+    "InvalidText",
+    "InvalidTime",
     "Ledger",
     "LedgerError",
     "Limit",
@@ -79,10 +94,15 @@ __all__ = [
     "NotReversible",
     "Posted",
     "Posting",
+    "UTCDateTime",
     "Unavailable",
     "UnknownAccount",
     "UnknownAsset",
+    "Unstorable",
     "asset",
+    "check_units",
     "format_amount",
+    "kind_matches",
     "parse_amount",
+    "validate_idempotency_key",
 ]

@@ -20,13 +20,16 @@ except ImportError:  # pragma: no cover - pycryptodome gives the same digests
         return _pycryptodome_keccak.new(digest_bits=256, data=data)
 
 
+from ledger.checks import check_text
 from ledger.errors import InvalidEntry
 
 MAX_DEPTH = 16
+INT_BOUND = 2**256
 
 
 def canonical_json(value: object, *, checked: bool = False) -> bytes:
-    """The canonical encoding of ``value``; :class:`InvalidEntry` for a float or other type.
+    """The canonical encoding of ``value``; :class:`InvalidEntry` for a float or other type,
+    :class:`~ledger.errors.InvalidText` for a string with a NUL or a lone surrogate.
 
     ``checked=True`` skips the type walk for values built from already validated parts
     (the writer's hot path); the output is the same.
@@ -42,12 +45,20 @@ _DUMPS = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=Fa
 def _check(value: object, depth: int) -> None:
     if depth > MAX_DEPTH:
         raise InvalidEntry(f"metadata nests deeper than {MAX_DEPTH} levels")
-    if value is None or isinstance(value, (str, bool, int)):
+    if isinstance(value, str):
+        check_text(value, "a string in metadata")
+        return
+    if value is None or isinstance(value, bool):
+        return
+    if isinstance(value, int):
+        if not -INT_BOUND < value < INT_BOUND:  # a huge int costs a quadratic str()
+            raise InvalidEntry("integers in metadata must lie strictly within +-2**256")
         return
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str):
-                raise InvalidEntry(f"object keys must be strings, got {key!r}")
+                raise InvalidEntry(f"object keys must be strings, got {key!r:.40}")
+            check_text(key, "a key in metadata")
             _check(item, depth + 1)
         return
     if isinstance(value, (list, tuple)):

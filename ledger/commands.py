@@ -24,8 +24,11 @@ class PostEntry:
     request: NewEntry
     principal: str = "system"
     idempotency_key: str | None = None
-    # Computed by the caller's thread, outside the writer's critical section.
+    # Computed by the caller's thread, outside the writer's critical section: the
+    # fingerprint and the canonical JSON of the postings and the metadata.
     fingerprint: str | None = None
+    postings_json: bytes | None = None
+    metadata_json: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,6 +40,30 @@ class InvalidEntry(InvalidRequest):
     code = "invalid-entry"
 
 
+class InvalidId(InvalidRequest):
+    """An id that does not match its pattern: it cannot name anything."""
+
+    code = "invalid-id"
+
+
+class InvalidText(InvalidRequest):
+    """Text no database stores as given: a NUL character or a lone surrogate."""
+
+    code = "invalid-text"
+
+
+class InvalidTime(InvalidRequest):
+    """An instant without a timezone, or outside the calendar once in UTC."""
+
+    code = "invalid-time"
+
+
+class Unstorable(InvalidRequest):
+    """The database refused a value of this command (its batch went on without it)."""
+
+    code = "unstorable"
+
+
 class UnknownAccount(InvalidRequest):
     code = "unknown-account"
 
@@ -96,6 +120,9 @@ class NotFound(LedgerError):
 
 
 class Unavailable(LedgerError):
-    """The store could not be reached or kept failing; nothing was written."""
+    """The store could not be reached or kept failing; nothing was written.
+
+    Its detail never carries a driver's message (that goes to the log).
+    """
 
     code = "unavailable"

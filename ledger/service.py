@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, insert, select
+from sqlalchemy import Engine, and_, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from ledger import reads
 from ledger.canonical import canonical_json
+from ledger.checks import check_entry_id, check_principal, is_account_id, is_entry_id
 from ledger.commands import Command, HoldAction, Outcome, PostEntry, ResolveHold, Reverse
-from ledger.errors import AccountExists, LedgerError, NotFound
-from ledger.journal import BatchHook, entry_from_row, load_entries_where
+from ledger.errors import AccountExists, InvalidEntry, LedgerError, NotFound
+from ledger.journal import BatchHook
 from ledger.model import (
+    METADATA_MAX_BYTES,
     RESOLUTION_STATUS,
     Account,
     Balance,
@@ -25,14 +28,15 @@ from ledger.model import (
     HoldStatus,
     NewEntry,
     Posted,
+    postings_json,
     validate_account,
     validate_idempotency_key,
     validate_kind,
     validate_new_entry,
 )
 from ledger.store.engine import WRITE_TXN
+from ledger.store.rows import entry_from_row, line_from_row
 from ledger.store.tables import accounts, balances, entries, entry_lines
-from ledger.tokenlog import append_hook
 from ledger.writer import DirectWriter, GroupCommitWriter
 
 HISTORY_MAX_LIMIT = 500
@@ -62,12 +66,12 @@ class Ledger:
     ) -> None:
         self.engine = engine
         self.clock = clock
-        # The token log is part of the journal: appended in the same transaction, always.
-        all_hooks = (append_hook, *hooks)
+        # The token log is part of the journal: the writer appends it in the same
+        # transaction, always; ``hooks`` run after it.
         self._writer: GroupCommitWriter | DirectWriter = (
-            GroupCommitWriter(engine, clock, all_hooks, max_batch)
+            GroupCommitWriter(engine, clock, hooks, max_batch)
             if group_commit
-            else DirectWriter(engine, clock, all_hooks)
+            else DirectWriter(engine, clock, hooks)
         )
 
     def close(self) -> None:
@@ -126,8 +130,10 @@ class Ledger:
         ), True
 
     def get_account(self, account_id: str) -> Account:
-        with self.engine.connect() as conn:
-            row = conn.execute(select(accounts).where(accounts.c.id == account_id)).first()
+        row = None
+        if is_account_id(account_id):
+            with self.engine.connect() as conn:
+                row = conn.execute(select(accounts).where(accounts.c.id == account_id)).first()
         if row is None:
             raise NotFound(f"account {account_id!r} does not exist")
         return Account(row.id, row.asset, row.allow_negative, row.metadata, row.created_at)
@@ -151,10 +157,20 @@ class Ledger:
 
     def prepare(self, request: NewEntry, principal: str, idempotency_key: str | None) -> PostEntry:
         """Validate what needs no database (raises) and wrap it as a command."""
+        if not isinstance(request, NewEntry):
+            raise InvalidEntry("a request is a NewEntry")
         validate_new_entry(request, self.clock())
+        check_principal(principal)
         if idempotency_key is not None:
             validate_idempotency_key(idempotency_key)
-        return PostEntry(request, principal, idempotency_key, request.fingerprint())
+        return PostEntry(
+            request,
+            principal,
+            idempotency_key,
+            request.fingerprint(),
+            postings_json(request.postings),
+            canonical_json(dict(request.metadata), checked=True),
+        )
 
     def post_entries(
         self, items: Sequence[tuple[NewEntry, str | None]], *, principal: str = "system"
@@ -179,7 +195,7 @@ class Ledger:
 
     def resolve_hold(self, hold_id: str, action: HoldAction | str) -> HoldState:
         """Post or void a hold. A repeat answers with the current state."""
-        result = _one(self.submit([ResolveHold(hold_id, HoldAction(action))]))
+        result = _one(self.submit([_resolve_command(hold_id, action)]))
         assert isinstance(result, HoldState)
         return result
 
@@ -207,7 +223,7 @@ class Ledger:
 
     async def resolve_hold_async(self, hold_id: str, action: HoldAction | str) -> HoldState:
         """:meth:`resolve_hold` for asyncio callers."""
-        result = _one(await self.submit_async([ResolveHold(hold_id, HoldAction(action))]))
+        result = _one(await self.submit_async([_resolve_command(hold_id, action)]))
         assert isinstance(result, HoldState)
         return result
 
@@ -224,11 +240,14 @@ class Ledger:
         metadata: dict[str, Any] | None = None,
     ) -> Posted:
         """Record the correction of ``entry_id``: its postings reversed, referencing it."""
+        check_entry_id(entry_id)
+        check_principal(principal)
         if idempotency_key is not None:
             validate_idempotency_key(idempotency_key)
         if kind is not None:
             validate_kind(kind)
-        canonical_json(metadata or {})
+        if len(canonical_json(metadata or {})) > METADATA_MAX_BYTES:
+            raise InvalidEntry(f"metadata exceeds {METADATA_MAX_BYTES} bytes")
         result = _one(
             self.submit([Reverse(entry_id, principal, idempotency_key, kind, metadata or {})])
         )
@@ -264,8 +283,12 @@ class Ledger:
     # --- reading ---------------------------------------------------------------------
 
     def balance(self, account_id: str) -> Balance:
-        with self.engine.connect() as conn:
-            row = conn.execute(select(balances).where(balances.c.account_id == account_id)).first()
+        row = None
+        if is_account_id(account_id):
+            with self.engine.connect() as conn:
+                row = conn.execute(
+                    select(balances).where(balances.c.account_id == account_id)
+                ).first()
         if row is None:
             raise NotFound(f"account {account_id!r} does not exist")
         return Balance(
@@ -315,25 +338,13 @@ class Ledger:
             stmt = stmt.where(entry_lines.c.seq < before_seq)
         stmt = stmt.order_by(entry_lines.c.seq.desc()).limit(limit)
         with self.engine.connect() as conn:
-            return [
-                HistoryLine(
-                    r.account_id,
-                    r.seq,
-                    r.entry_id,
-                    r.kind,
-                    r.amount,
-                    r.balance_after,
-                    r.effective_at,
-                )
-                for r in conn.execute(stmt)
-            ]
+            return [line_from_row(r) for r in conn.execute(stmt)]
 
     def get_entry(self, entry_id: str) -> Entry:
-        with self.engine.connect() as conn:
-            found = load_entries_where(conn, entries.c.id == entry_id)
-        if not found:
+        found = self.entries_by_ids([entry_id]) if is_entry_id(entry_id) else {}
+        if entry_id not in found:
             raise NotFound(f"entry {entry_id!r} does not exist")
-        return found[0]
+        return found[entry_id]
 
     def hold_state(self, hold_id: str) -> HoldState:
         hold = self.get_entry(hold_id)
@@ -346,9 +357,70 @@ class Ledger:
         resolution = entry_from_row(row)
         return HoldState(hold, RESOLUTION_STATUS[resolution.type], resolution)
 
+    # --- reading for projections and lookups (domains read the journal only here) -------
+
     def head_seq(self) -> int:
+        """The seq of the last committed entry; every entry up to it is committed."""
         with self.engine.connect() as conn:
-            return int(conn.execute(select(func.coalesce(func.max(entries.c.seq), 0))).scalar_one())
+            return reads.head_seq(conn)
+
+    def events(
+        self,
+        after_seq: int,
+        limit: int,
+        kinds: Sequence[str] | None = None,
+        *,
+        types: Collection[EntryType] | None = None,
+        up_to_seq: int | None = None,
+    ) -> list[Entry]:
+        """Journal events (entries, holds, resolutions) with ``seq > after_seq`` in seq
+        order, at most ``limit`` (<= 10,000).
+
+        ``kinds``: exact kinds or prefixes ending in ``.*`` (``"reward.earned.*"`` is every
+        kind below ``reward.earned``); ``types``: only these entry types; ``up_to_seq``: stop
+        there (a projector passes the ``head_seq()`` it read, so that a short page means
+        "caught up to that head" even when ``kinds`` skips most events).
+        """
+        with self.engine.connect() as conn:
+            return reads.events(conn, after_seq, limit, kinds, types=types, up_to_seq=up_to_seq)
+
+    def entry_by_key(self, principal: str, key: str) -> Entry | None:
+        """The entry ``principal`` recorded with idempotency ``key``, or None."""
+        with self.engine.connect() as conn:
+            return reads.entry_by_key(conn, principal, key)
+
+    def entries_by_ids(self, ids: Collection[str]) -> dict[str, Entry]:
+        """The entries among ``ids`` (at most 1,000) that exist, by id."""
+        with self.engine.connect() as conn:
+            return reads.entries_with_ids(conn, ids)
+
+    def lines(
+        self,
+        *,
+        account_prefix: str,
+        kinds: Sequence[str],
+        up_to_seq: int,
+        account_suffix: str = "",
+    ) -> Iterator[HistoryLine]:
+        """Stream the history lines of accounts ``prefix…suffix`` whose kind matches
+        ``kinds``, up to ``up_to_seq``, in no set order: a reference read for checking a
+        projection independently. Close the iterator (or exhaust it) to free its connection.
+        """
+        return reads.lines(
+            self.engine,
+            account_prefix=account_prefix,
+            kinds=kinds,
+            up_to_seq=up_to_seq,
+            account_suffix=account_suffix,
+        )
+
+
+def _resolve_command(hold_id: str, action: HoldAction | str) -> ResolveHold:
+    check_entry_id(hold_id, "hold id")
+    try:
+        return ResolveHold(hold_id, HoldAction(action))
+    except ValueError:
+        raise InvalidEntry("a hold is resolved by 'post', 'void' or 'expire'") from None
 
 
 def _merge_many(

@@ -15,7 +15,7 @@ Leaf bytes (DESIGN §7) are canonical JSON of strings and integers only::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, func, select, tuple_
@@ -85,36 +85,63 @@ def _size(conn: Connection) -> int:
     return 0 if top is None else int(top) + 1
 
 
-def append_hook(conn: Connection, new_entries: Sequence[Entry]) -> None:
-    """Batch hook: append the token-moving events of a batch to the log.
+@dataclass(frozen=True, slots=True)
+class LogState:
+    """The log's size and the stored hashes of its frontier: what an append needs."""
 
-    Precondition: called inside the writer's transaction, under the journal head lock.
+    size: int
+    nodes: Mapping[tuple[int, int], bytes]  # (level, idx) -> hash, for frontier_ids()
+
+    def frontier_ids(self) -> list[NodeId]:
+        return range_nodes(0, self.size)
+
+
+LeafRow = tuple[int, int, str, str, bytes]  # leaf_index, seq, entry_id, leaf, leaf_hash
+NodeRow = tuple[int, int, bytes]  # level, idx, hash
+
+
+def log_rows(state: LogState, new_entries: Sequence[Entry]) -> tuple[list[LeafRow], list[NodeRow]]:
+    """The leaves and Merkle nodes that appending the AZR-moving ``new_entries`` adds.
+
+    Pure. Precondition: ``state`` is the log as of the batch (read under the head lock).
     """
     events = [e for e in new_entries if moves_tokens(e)]
     if not events:
-        return
-    size = _size(conn)
-    known = _fetch_nodes(conn, range_nodes(0, size))
-    frontier = CompactRange.from_store(size, lambda level, index: known[NodeId(level, index)])
-    leaves: list[dict[str, object]] = []
-    nodes: list[dict[str, object]] = []
+        return [], []
+    frontier = CompactRange.from_store(state.size, lambda level, index: state.nodes[(level, index)])
+    leaves: list[LeafRow] = []
+    nodes: list[NodeRow] = []
     for offset, entry in enumerate(events):
         data = leaf_bytes(entry)
         digest = leaf_hash(data)
-        leaves.append(
-            {
-                "leaf_index": size + offset,
-                "seq": entry.seq,
-                "entry_id": entry.id,
-                "leaf": data.decode(),
-                "leaf_hash": digest,
-            }
-        )
-        nodes.extend(
-            {"level": n.level, "idx": n.index, "hash": n.hash} for n in frontier.append(digest)
-        )
-    insert_rows(conn, token_leaves, leaves)
-    insert_rows(conn, merkle_nodes, nodes)
+        leaves.append((state.size + offset, entry.seq, entry.id, data.decode(), digest))
+        nodes.extend((n.level, n.index, n.hash) for n in frontier.append(digest))
+    return leaves, nodes
+
+
+def load_log_state(conn: Connection) -> LogState:
+    size = _size(conn)
+    known = _fetch_nodes(conn, range_nodes(0, size))
+    return LogState(size, {(i.level, i.index): h for i, h in known.items()})
+
+
+def append_hook(conn: Connection, new_entries: Sequence[Entry]) -> None:
+    """Append the token-moving events of a batch to the log (the SQLAlchemy path).
+
+    Precondition: called inside the writer's transaction, under the journal head lock.
+    """
+    if not any(moves_tokens(e) for e in new_entries):
+        return
+    leaves, nodes = log_rows(load_log_state(conn), new_entries)
+    insert_rows(
+        conn,
+        token_leaves,
+        [
+            dict(zip(("leaf_index", "seq", "entry_id", "leaf", "leaf_hash"), r, strict=True))
+            for r in leaves
+        ],
+    )
+    insert_rows(conn, merkle_nodes, [{"level": r[0], "idx": r[1], "hash": r[2]} for r in nodes])
 
 
 class TokenLog:

@@ -24,9 +24,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, Engine, func, select, tuple_
 
 from ledger.canonical import keccak256
-from ledger.journal import balance_deltas, entry_from_row
+from ledger.deciding import balance_deltas
 from ledger.merkle import CompactRange, leaf_hash
 from ledger.model import GENESIS_HASH, Entry, EntryType
+from ledger.store.rows import entry_from_row
 from ledger.store.tables import (
     accounts,
     balances,

@@ -12,11 +12,12 @@ awaits a future of its own event loop, which the writer completes with one
 ``call_soon_threadsafe`` per loop and batch. The HTTP write routes use that: no threadpool
 hop per request, and no thread per waiting request competing with the writer for the GIL.
 
-How the group-commit writer gathers a batch: it waits for a first request, opens the
-transaction and takes the journal head lock (:func:`lock_journal_head`) *before* taking the
-rest of the queue. With several processes, each with its own writer, the head lock is where
-they queue for one another; whatever arrives while this writer waits there joins this
-batch instead of waiting for the next one. Alone, the lock is free and nothing waits.
+How the group-commit writer gathers a batch: it waits for a first request, takes what is
+queued with it, and sends their reads behind the journal head lock; once it holds the lock
+it takes the rest of the queue too (``top_up`` of :func:`ledger.journal.commit_batch`).
+With several processes, each with its own writer, the head lock is where they queue for one
+another; whatever arrives while this writer waits there joins this batch instead of waiting
+for the next one. Alone, the lock is free and nothing waits.
 
 The group-commit writer keeps one database connection of its own (no pool checkout and
 liveness ping per batch) and, on PostgreSQL, plans each statement for its parameters (see
@@ -36,14 +37,13 @@ from concurrent.futures import Future
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import Connection, Engine, select
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError, StatementError
 
 from ledger.commands import Command, Outcome
-from ledger.errors import Unavailable
-from ledger.journal import BatchHook, apply_batch
+from ledger.errors import Unavailable, Unstorable
+from ledger.journal import BatchHook, commit_batch
 from ledger.store.engine import WRITE_TXN
-from ledger.store.tables import journal_head
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +51,32 @@ MAX_BATCH_COMMANDS = 1000
 MAX_ATTEMPTS = 5
 RETRY_BASE_S = 0.01
 SUBMIT_TIMEOUT_S = 60.0
+UNAVAILABLE_DETAIL = "the database is unavailable; nothing was written, retry later"
+UNSTORABLE_DETAIL = (
+    "the database refused a value of this request (text or a number it cannot store); "
+    "nothing was written for it"
+)
 
 Clock = Callable[[], datetime]
 T = TypeVar("T")
+
+
+class _Refused(Exception):
+    """The database refused a value of the batch (a data error): some command is at fault."""
+
+
+def _is_data_error(error: BaseException) -> bool:
+    """Errors caused by a value of some command, not by the database or the connection.
+
+    A driver's data exception (PostgreSQL class 22: a NUL in text, a value out of range), a
+    value SQLAlchemy or the driver could not bind, text that does not encode as UTF-8.
+    Running the same commands again fails the same way, so they are not retried.
+    """
+    if isinstance(error, DataError):
+        return True
+    if isinstance(error, StatementError) and not isinstance(error, DBAPIError):
+        return True  # raised while binding parameters
+    return isinstance(error, (ValueError, TypeError, OverflowError))
 
 
 def _with_retries(attempt: Callable[[], T]) -> T:
@@ -61,42 +84,69 @@ def _with_retries(attempt: Callable[[], T]) -> T:
 
     Deadlocks, serialization failures, a busy SQLite file and dropped connections are
     retried (nothing was committed); past ``MAX_ATTEMPTS`` they are :class:`Unavailable`,
-    as is any other database error at once.
+    as is any other database error at once. A data error is :class:`_Refused`. The
+    driver's message goes to the log, never into an error's detail.
     """
     for number in range(1, MAX_ATTEMPTS + 1):
         try:
             return attempt()
         except (OperationalError, IntegrityError) as error:
             if number == MAX_ATTEMPTS:
-                raise Unavailable(f"the database kept failing: {error.orig!r}") from error
+                log.error("the database kept failing, giving up: %s", error.orig)
+                raise Unavailable(UNAVAILABLE_DETAIL) from error
             log.warning("batch attempt %d failed, retrying: %s", number, error.orig)
             time.sleep(RETRY_BASE_S * 2**number * random.random())  # noqa: S311
-        except DBAPIError as error:
-            raise Unavailable(f"database error: {error.orig!r}") from error
+        except Exception as error:
+            if _is_data_error(error):
+                raise _Refused() from error
+            if isinstance(error, DBAPIError):
+                log.error("database error: %s", error.orig)
+                raise Unavailable(UNAVAILABLE_DETAIL) from error
+            raise
     raise AssertionError("unreachable")
+
+
+def apply_isolating(
+    run: Callable[[Sequence[Command]], list[Outcome]],
+    commands: Sequence[Command],
+    *,
+    failed: bool = False,
+) -> list[Outcome]:
+    """``run(commands)`` (one transaction each call); when the database refuses a value,
+    split the batch in halves and run each, until the refused command stands alone.
+
+    That command is :class:`Unstorable`; every other commits, in order, in
+    O(refused * log n) transactions. ``failed``: ``run(commands)`` is known to fail already.
+    """
+    if not failed:
+        try:
+            return run(commands)
+        except _Refused as refused:
+            if len(commands) == 1:
+                log.warning("the database refused a command's value: %r", refused.__cause__)
+                return [Unstorable(UNSTORABLE_DETAIL)]
+        except Unavailable as error:  # as values: other parts of the batch may have committed
+            return [error] * len(commands)
+    if len(commands) == 1:
+        return [Unstorable(UNSTORABLE_DETAIL)]
+    middle = len(commands) // 2
+    return apply_isolating(run, commands[:middle]) + apply_isolating(run, commands[middle:])
 
 
 def run_transaction(
     engine: Engine, commands: Sequence[Command], clock: Clock, hooks: Sequence[BatchHook]
 ) -> list[Outcome]:
-    """Apply ``commands`` in one transaction on a pooled connection, with retries."""
+    """Apply ``commands`` in one transaction on a pooled connection, with retries; a command
+    whose value the database refuses is isolated (:func:`apply_isolating`)."""
 
-    def attempt() -> list[Outcome]:
-        with engine.connect().execution_options(**WRITE_TXN) as conn, conn.begin():
-            return apply_batch(conn, commands, clock(), hooks)
+    def run(subset: Sequence[Command]) -> list[Outcome]:
+        def attempt() -> list[Outcome]:
+            with engine.connect() as conn:
+                return commit_batch(conn, subset, clock(), hooks)
 
-    return _with_retries(attempt)
+        return _with_retries(attempt)
 
-
-def lock_journal_head(conn: Connection) -> None:
-    """Take the journal head lock in ``conn``'s transaction, waiting for other writers.
-
-    :func:`ledger.journal.apply_batch` takes the same row lock first thing; taking it here
-    beforehand lets the caller decide what goes into the batch once it holds the lock (the
-    second lock of the same row in the same transaction is immediate). On SQLite the write
-    transaction's ``BEGIN IMMEDIATE`` is the lock and this is a plain read.
-    """
-    conn.execute(select(journal_head.c.seq).where(journal_head.c.id == 1).with_for_update())
+    return apply_isolating(run, commands)
 
 
 def writer_session(conn: Connection) -> Connection:
@@ -201,6 +251,10 @@ def _settle_waiters(settled: list[tuple[_Request, Result]]) -> None:
 _STOP = object()
 
 
+def _commands_of(batch: Sequence[_Request]) -> list[Command]:
+    return [c for request in batch for c in request.commands]
+
+
 class GroupCommitWriter:
     """One writer thread per process; concurrent callers share its transactions."""
 
@@ -270,23 +324,40 @@ class GroupCommitWriter:
         batch = [first]
         state = {"gathered": False, "stop": False}
 
-        def attempt() -> list[Outcome]:
+        def top_up() -> list[Command]:
+            """Once the head lock is held: what queued meanwhile joins this batch."""
+            if state["gathered"]:
+                return []
+            known = len(batch)
+            state["stop"] = self._gather(batch)
+            state["gathered"] = True
+            return _commands_of(batch[known:])
+
+        def attempt(subset: Sequence[Command] | None) -> list[Outcome]:
             conn = self._session.get()
+            commands = _commands_of(batch) if subset is None else subset
             try:
-                with conn.begin():
-                    if not state["gathered"]:
-                        lock_journal_head(conn)  # queue behind other processes' writers
-                        state["stop"] = self._gather(batch)
-                        state["gathered"] = True
-                    commands = [c for request in batch for c in request.commands]
-                    return apply_batch(conn, commands, self._clock(), self._hooks)
+                return commit_batch(
+                    conn,
+                    commands,
+                    self._clock(),
+                    self._hooks,
+                    top_up=top_up if subset is None else None,
+                )
             except BaseException:
                 self._session.discard()  # a failed connection may be unusable: start afresh
                 raise
 
         results: list[Result]
         try:
-            outcomes = _with_retries(attempt)
+            try:
+                outcomes = _with_retries(lambda: attempt(None))
+            except _Refused:  # one command's value: commit the others without it
+                outcomes = apply_isolating(
+                    lambda subset: _with_retries(lambda: attempt(subset)),
+                    _commands_of(batch),
+                    failed=True,
+                )
         except Exception as error:  # every caller of the batch learns why
             if not state["gathered"]:  # the database failed before the lock: those queued
                 state["stop"] = self._gather(batch)  # now would fail alike, one by one

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import ARRAY, Connection, String, Table, any_, bindparam, insert, update
+from sqlalchemy.exc import DBAPIError
 
 from ledger.store.tables import balances
 
@@ -39,9 +40,13 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
     raw = conn.connection.driver_connection
     assert raw is not None
     sql = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
-    with raw.cursor() as cursor, cursor.copy(sql) as copy:
-        for row in rows:
-            copy.write_row([row[c] for c in columns])
+    dbapi_error = conn.dialect.loaded_dbapi.Error
+    try:
+        with raw.cursor() as cursor, cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row([row[c] for c in columns])
+    except dbapi_error as error:  # the driver's own: translate it as SQLAlchemy does
+        raise DBAPIError.instance(sql, None, error, dbapi_error) from error
 
 
 def update_balances(conn: Connection, rows: Sequence[BalanceRow]) -> None:
