@@ -301,6 +301,7 @@ class AnchorWorker:
         if not self._due(size, last_size, force):
             return RoundResult("not-due", size)
         root = self.log.root(size)
+        proof: list[bytes] = []
         if last is not None:
             proof = self.log.consistency_proof(last_size, size)
             if not verify_consistency(last_size, size, last[1], root, proof):
@@ -308,7 +309,7 @@ class AnchorWorker:
                     f"the log at size {size} does not extend the root anchored at size "
                     f"{last_size}: refusing to anchor (run `azora ledger verify`)"
                 )
-        signed = self.token.sign_anchor(size, root)
+        signed = self.token.sign_anchor(size, root, proof)
         now = self.clock()
         with self.engine.begin() as conn:
             row_id = conn.execute(

@@ -190,16 +190,21 @@ class AzoraToken:
         sender = self._require_sender()
         return sender.sign(self._prepare(fn_name, args, simulate), GAS_LIMITS[fn_name])
 
-    def _prepare(self, fn_name: str, args: tuple[Any, ...], simulate: bool) -> TxParams:
+    def simulate(self, fn_name: str, *args: Any) -> None:
+        """Runs ``fn_name(*args)`` as an ``eth_call`` from the signer: TransactionReverted
+        (the custom error decoded) if it would revert; nothing is signed or sent."""
         sender = self._require_sender()
         fn = self.contract.functions[fn_name](*args)
+        try:
+            self._read(fn_name, lambda: fn.call({"from": sender.address}))
+        except REVERT_ERRORS as e:
+            raise to_reverted(e, self._selectors, fn_name) from e
+        except REJECTED_ERRORS as e:
+            raise ChainError(f"{fn_name} rejected by the node: {e}") from e
+
+    def _prepare(self, fn_name: str, args: tuple[Any, ...], simulate: bool) -> TxParams:
         if simulate:
-            try:
-                self._read(fn_name, lambda: fn.call({"from": sender.address}))
-            except REVERT_ERRORS as e:
-                raise to_reverted(e, self._selectors, fn_name) from e
-            except REJECTED_ERRORS as e:
-                raise ChainError(f"{fn_name} rejected by the node: {e}") from e
+            self.simulate(fn_name, *args)
         data = self.contract.encode_abi(fn_name, args=list(args))
         tx: TxParams = {"to": self.address, "data": data, "value": Wei(0)}
         return tx
@@ -281,25 +286,48 @@ class AzoraToken:
 
     # -- anchors ----------------------------------------------------------------------------
 
-    def send_anchor(self, tree_size: int, root: bytes) -> str:
-        """Sends ``anchor(tree_size, root)`` and returns its tx hash without waiting."""
+    def _anchor_args(
+        self, tree_size: int, root: bytes, proof: Sequence[bytes]
+    ) -> tuple[int, bytes, list[bytes]]:
         if not 1 <= tree_size <= UINT64_MAX:
             raise ValueError(f"tree_size={tree_size} outside [1, 2**64)")
-        return self.send("anchor", tree_size, _as_bytes32(root, "root"))
+        if len(proof) > MAX_PROOF_NODES + 1:
+            raise ValueError(f"a consistency proof has at most 65 nodes, got {len(proof)}")
+        nodes = [_as_bytes32(p, "proof node") for p in proof]
+        return tree_size, _as_bytes32(root, "root"), nodes
 
-    def sign_anchor(self, tree_size: int, root: bytes) -> SignedTx:
-        """Signs ``anchor(tree_size, root)`` (simulated first) without sending it."""
-        if not 1 <= tree_size <= UINT64_MAX:
-            raise ValueError(f"tree_size={tree_size} outside [1, 2**64)")
-        return self.sign("anchor", tree_size, _as_bytes32(root, "root"))
+    def send_anchor(self, tree_size: int, root: bytes, proof: Sequence[bytes] = ()) -> str:
+        """Sends ``anchor(tree_size, root, proof)`` and returns its tx hash without waiting."""
+        return self.send("anchor", *self._anchor_args(tree_size, root, proof))
 
-    def anchor(self, tree_size: int, root: bytes) -> TxResult:
+    def sign_anchor(self, tree_size: int, root: bytes, proof: Sequence[bytes] = ()) -> SignedTx:
+        """Signs ``anchor(tree_size, root, proof)`` (simulated first) without sending it."""
+        return self.sign("anchor", *self._anchor_args(tree_size, root, proof))
+
+    def anchor(self, tree_size: int, root: bytes, proof: Sequence[bytes] = ()) -> TxResult:
         """Anchors a tree head and waits for confirmation; the signer needs ANCHOR_ROLE.
 
-        Raises TransactionReverted (error_name ``AzoraTreeSizeNotIncreasing``) when
-        ``tree_size`` is not above the last anchored size.
+        ``proof`` is the RFC 9162 consistency proof from the last anchored size (empty for
+        the first anchor). Raises TransactionReverted naming the contract's error:
+        ``AzoraTreeSizeNotIncreasing``, ``AzoraInconsistentAnchor`` or
+        ``AzoraFirstAnchorTakesNoProof``.
         """
-        return self.wait(self.send_anchor(tree_size, root), "anchor")
+        return self.wait(self.send_anchor(tree_size, root, proof), "anchor")
+
+    def verify_consistency(
+        self, old_size: int, new_size: int, old_root: bytes, new_root: bytes, proof: Sequence[bytes]
+    ) -> bool:
+        """Asks the contract whether ``proof`` links the two tree heads (what ``anchor`` checks).
+
+        Inputs the ABI could not encode are answered False locally, as the contract answers
+        every other bad input.
+        """
+        if not (0 <= old_size <= UINT64_MAX and 0 <= new_size <= UINT64_MAX):
+            return False
+        if len(old_root) != 32 or len(new_root) != 32 or any(len(p) != 32 for p in proof):
+            return False
+        args = (old_size, new_size, bytes(old_root), bytes(new_root), [bytes(p) for p in proof])
+        return bool(self._call("verifyConsistency", *args))
 
     def anchor_count(self) -> int:
         return int(self._call("anchorCount"))
