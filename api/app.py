@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.config import ApiSettings
@@ -21,8 +20,10 @@ from api.limits import BodySizeLimit, RateLimiter
 from api.routers import accounts, admin, entries, ops, proofs, rewards
 from api.security import ephemeral_jwt_secret
 from azora.settings import Settings
+from azora.wiring import chain_runtime
+from chain.proofs import Proofs
+from chain.runtime import ChainRuntime
 from ledger import Ledger
-from ledger.proofs import Proofs
 from ledger.store.engine import make_engine
 
 log = logging.getLogger("azora.api")
@@ -81,27 +82,23 @@ def _bootstrap_admin_key(keys: KeyStore, settings: Settings) -> None:
 
 
 def _start_anchoring(
-    engine: Engine, settings: Settings, stop: threading.Event
+    chain: ChainRuntime | None, settings: Settings, stop: threading.Event
 ) -> threading.Thread | None:
     """The anchoring worker, beside the API on its own schedule (never inside a request).
 
     Every worker process runs one; the leader lock lets one anchor per round. It waits for
     the chain (and the token `azora serve` deployed) with bounded backoff.
     """
-    if not settings.anchoring:
+    if chain is None:
         return None
 
     def run() -> None:
-        from azora.wiring import anchor_settings, chain_config
-        from chain.anchoring import AnchorWorker
-        from chain.runtime import open_token
+        from azora.wiring import anchor_settings
 
-        config = chain_config(settings)
         delay_s = 1.0
         while not stop.is_set():
             try:
-                token = open_token(engine, config, deploy_if_missing=False)
-                worker = AnchorWorker(engine, token, anchor_settings(settings))
+                worker = chain.anchor_worker(anchor_settings(settings))
             except Exception as error:
                 log.warning("anchoring waits for the chain (retry in %.0fs): %s", delay_s, error)
                 stop.wait(delay_s)
@@ -117,7 +114,9 @@ def _start_anchoring(
 MAINTENANCE_INTERVAL_S = 5.0
 
 
-def _start_maintenance(book: Ledger, stop: threading.Event) -> threading.Thread:
+def _start_maintenance(
+    book: Ledger, chain: ChainRuntime | None, stop: threading.Event
+) -> threading.Thread:
     """Beside the API: expire holds past their deadline, settle interrupted redemptions.
 
     Every worker process runs it; both jobs are idempotent (an expiry or a settlement is
@@ -126,9 +125,8 @@ def _start_maintenance(book: Ledger, stop: threading.Event) -> threading.Thread:
 
     def run() -> None:
         from monetization.rewards import Rewards
-        from monetization.rewards.fulfilment import chain_minter_from_settings
 
-        rewards = Rewards(book, minter=chain_minter_from_settings)
+        rewards = Rewards(book, minter=None if chain is None else lambda: chain.minter)
         while not stop.wait(MAINTENANCE_INTERVAL_S):
             try:
                 while book.expire_due_holds() > 0:
@@ -159,6 +157,7 @@ def create_app(
         api_settings=api_settings,
     )
 
+    chain = chain_runtime(settings, engine) if settings.anchoring else None
     stop_anchoring = threading.Event()
 
     @asynccontextmanager
@@ -168,8 +167,8 @@ def create_app(
         # collector's reach, so a full collection pauses ~1 ms instead of ~100 ms (the p99).
         gc.collect()
         gc.freeze()
-        anchoring = _start_anchoring(engine, settings, stop_anchoring)
-        maintenance = _start_maintenance(book, stop_anchoring)
+        anchoring = _start_anchoring(chain, settings, stop_anchoring)
+        maintenance = _start_maintenance(book, chain, stop_anchoring)
         yield
         stop_anchoring.set()
         maintenance.join(timeout=10)
@@ -188,7 +187,10 @@ def create_app(
     app.state.settings = settings
     app.state.ledger = book
     app.state.api = context
-    app.state.proofs = Proofs(engine, contract=settings.token_address)
+    app.state.chain = chain
+    app.state.proofs = (
+        chain.proofs() if chain is not None else Proofs(engine, contract=settings.token_address)
+    )
     app.add_middleware(BodySizeLimit, max_bytes=api_settings.max_body_bytes)
     install_problem_handlers(app)
     for module in (ops, accounts, entries, admin, proofs, rewards):

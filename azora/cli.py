@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from chain.audit import AuditResult
     from chain.runtime import ChainConfig
     from chain.token import AzoraToken
+    from monetization.rewards.fulfilment import Minter
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -255,14 +256,14 @@ def _prepare_chain(settings: Settings) -> None:
     and the API serves anyway (anchoring retries in the background).
     """
     from chain.errors import ChainError
-    from chain.runtime import ensure_local_node, open_token
+    from chain.runtime import ChainRuntime, ensure_local_node
 
     config = _chain_config(settings)
     try:
         started = ensure_local_node(config)
         if started is not None:
             click.echo(f"started a local anvil (pid {started}) at {config.rpc_url}", err=True)
-        token = open_token(make_engine(settings.database_url), config)
+        token = ChainRuntime(make_engine(settings.database_url), config).deploy()
     except ChainError as error:
         click.echo(f"warning: chain unavailable, anchoring will retry: {error}", err=True)
         return
@@ -274,14 +275,14 @@ def _prepare_chain(settings: Settings) -> None:
 @click.option("--rpc", default=None, help="Default: AZORA_CHAIN_RPC_URL.")
 def deploy(rpc: str | None) -> None:
     """Deploy AzoraToken (or find the one recorded for this chain) and print its address."""
-    from chain.runtime import ensure_local_node, open_token
+    from chain.runtime import ChainRuntime, ensure_local_node
 
     settings = Settings()
     if rpc:
         settings = settings.model_copy(update={"chain_rpc_url": rpc})
     config = _chain_config(settings)
     ensure_local_node(config)
-    token = open_token(make_engine(settings.database_url), config)
+    token = ChainRuntime(make_engine(settings.database_url), config).deploy()
     click.echo(token.address)
 
 
@@ -289,18 +290,18 @@ def deploy(rpc: str | None) -> None:
 @click.option("--once", "mode", flag_value="once", default=True, help="One round (default).")
 @click.option("--loop", "mode", flag_value="loop", help="Rounds until interrupted.")
 @click.option("--force", is_flag=True, help="Anchor new leaves now, interval or not.")
-def anchor(mode: str, force: bool) -> None:
+@click.option("--resume", is_flag=True, help="Clear a halt (a refused anchor) first.")
+def anchor(mode: str, force: bool, resume: bool) -> None:
     """Anchor the token log's root on chain (the same worker `azora serve` runs)."""
     import threading
 
-    from azora.wiring import anchor_settings
-    from chain.anchoring import AnchorWorker
-    from chain.runtime import open_token
+    from azora.wiring import anchor_settings, chain_runtime
 
     settings = Settings()
     engine = make_engine(settings.database_url)
-    token = open_token(engine, _chain_config(settings), deploy_if_missing=False)
-    worker = AnchorWorker(engine, token, anchor_settings(settings))
+    worker = chain_runtime(settings, engine).anchor_worker(anchor_settings(settings))
+    if resume:
+        click.echo(f"anchoring resumed: {worker.resume()} alert(s) cleared", err=True)
     if mode == "loop":
         click.echo(f"anchoring every {settings.anchor_interval_s:g}s; Ctrl-C to stop", err=True)
         stop = threading.Event()
@@ -309,7 +310,7 @@ def anchor(mode: str, force: bool) -> None:
         except KeyboardInterrupt:
             stop.set()
         return
-    result = worker.run_once(force=force)
+    result = worker.run_once(now=force)
     size = "" if result.tree_size is None else f" tree size {result.tree_size}"
     click.echo(f"anchor: {result.action}{size} {result.detail}".rstrip())
 
@@ -397,7 +398,13 @@ def audit_log(api_url: str, rpc: str, contract: str, as_json: bool) -> None:
 def _register_domain_commands() -> None:
     from monetization.rewards.cli import register as register_rewards
 
-    register_rewards(main)
+    def minter() -> Minter:
+        from azora.wiring import chain_runtime
+
+        settings = Settings()
+        return chain_runtime(settings, make_engine(settings.database_url)).minter
+
+    register_rewards(main, minter)
 
 
 _register_domain_commands()

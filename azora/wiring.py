@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING
 from azora.settings import Settings
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from chain.anchoring import AnchorSettings
-    from chain.runtime import ChainConfig
+    from chain.runtime import ChainConfig, ChainRuntime
 
 
 def chain_config(settings: Settings) -> ChainConfig:
@@ -19,13 +21,19 @@ def chain_config(settings: Settings) -> ChainConfig:
         settings.token_address,
         settings.data_dir,
         confirmations=settings.anchor_confirmations,
+        finalized=settings.anchor_finality == "finalized",
+        signing_key=settings.anchor_private_key,
     )
 
 
 def anchor_settings(settings: Settings) -> AnchorSettings:
     from chain.anchoring import AnchorSettings
 
-    return AnchorSettings(
-        interval_s=settings.anchor_interval_s,
-        finalized=settings.anchor_finality == "finalized",
-    )
+    return AnchorSettings(interval_s=settings.anchor_interval_s)
+
+
+def chain_runtime(settings: Settings, engine: Engine) -> ChainRuntime:
+    """The process's one chain runtime (one sender for the signing key)."""
+    from chain.runtime import ChainRuntime
+
+    return ChainRuntime(engine, chain_config(settings))

@@ -93,14 +93,19 @@ class AzoraToken:
         *,
         settings: TxSettings | None = None,
         artifact: ContractArtifact | None = None,
+        sender: TransactionSender | None = None,
     ) -> None:
+        """``sender``: the process's one sender for the signing key (ChainRuntime's); else
+        one of its own for ``account`` (tools, tests), else read-only."""
         self.w3 = w3
         self.artifact = artifact or load_artifact()
-        self.settings = settings or TxSettings()
+        self.settings = sender.settings if sender else (settings or TxSettings())
         self.address = to_checksum_address(address)
         self.contract: Contract = w3.eth.contract(address=self.address, abi=self.artifact.abi)
         self._selectors = error_selectors(self.artifact.abi)
-        self.sender = TransactionSender(w3, account, self.settings) if account else None
+        if sender is None and account is not None:
+            sender = TransactionSender(w3, account, self.settings)
+        self.sender = sender
 
     # -- construction -------------------------------------------------------------------
 
@@ -113,13 +118,15 @@ class AzoraToken:
         *,
         settings: TxSettings | None = None,
         artifact: ContractArtifact | None = None,
+        sender: TransactionSender | None = None,
     ) -> tuple[AzoraToken, TxResult]:
-        """Deploys a new AzoraToken granting ``admin`` (default: the signer) every role."""
+        """Deploys a new AzoraToken granting ``admin`` (default: the signer) every role,
+        sent through ``sender`` when given (the process's one sender for ``account``)."""
         artifact = artifact or load_artifact()
-        settings = settings or TxSettings()
+        settings = sender.settings if sender else (settings or TxSettings())
         admin_address = to_checksum_address(admin or account.address)
         args = w3.codec.encode(["address"], [admin_address])
-        sender = TransactionSender(w3, account, settings)
+        sender = sender or TransactionSender(w3, account, settings)
         tx_hash = sender.send(
             {"data": HexStr(artifact.bytecode + args.hex()), "value": Wei(0)}, DEPLOY_GAS_LIMIT
         )
@@ -127,8 +134,7 @@ class AzoraToken:
         address = receipt.get("contractAddress")
         if receipt["status"] != 1 or not address:
             raise TransactionReverted("AzoraToken deployment reverted", tx_hash=tx_hash)
-        token = cls(w3, str(address), account, settings=settings, artifact=artifact)
-        token.sender = sender  # keep the nonce state of the deploying sender
+        token = cls(w3, str(address), settings=settings, artifact=artifact, sender=sender)
         return token, _result(tx_hash, receipt)
 
     @classmethod
@@ -141,12 +147,13 @@ class AzoraToken:
         settings: TxSettings | None = None,
         artifact: ContractArtifact | None = None,
         require_same_code: bool = False,
+        sender: TransactionSender | None = None,
     ) -> AzoraToken:
         """Binds to an existing deployment; raises ContractNotDeployed when no code is there.
 
         With ``require_same_code`` the runtime code must equal the artifact's byte for byte.
         """
-        token = cls(w3, address, account, settings=settings, artifact=artifact)
+        token = cls(w3, address, account, settings=settings, artifact=artifact, sender=sender)
         token.check_deployed(require_same_code)
         return token
 

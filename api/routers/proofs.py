@@ -15,7 +15,7 @@ from api.deps import CurrentPrincipal, LedgerDep
 from api.errors import ApiProblem, problem_response
 from api.schemas.common import PROTECTED, problems
 from chain.anchoring import retry_after_s
-from ledger.proofs import ANCHORS_MAX_LIMIT, NotAnchored, Proofs
+from chain.proofs import ANCHORS_MAX_LIMIT, NotAnchored, Proofs
 
 router = APIRouter(tags=["proofs"])
 

@@ -7,7 +7,7 @@ includes the whole rewards surface with one line.
 from __future__ import annotations
 
 import threading
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
@@ -38,7 +38,6 @@ from api.security import Principal
 from ledger import AZR, Ledger, Posted, parse_amount
 from monetization.rewards import Rewards
 from monetization.rewards.earning import HISTORY_MAX_LIMIT
-from monetization.rewards.fulfilment import chain_minter_from_settings
 
 REPLAYED_HEADER = "Idempotent-Replayed"
 CURSOR_MAX_CHARS = 20
@@ -52,13 +51,14 @@ def get_rewards(request: Request, book: LedgerDep) -> Rewards:
         with _service_lock:
             service = getattr(request.app.state, "rewards", None)
             if service is None:
-                service = _build(book)
+                service = _build(book, getattr(request.app.state, "chain", None))
                 request.app.state.rewards = service
     return service
 
 
-def _build(book: Ledger) -> Rewards:
-    return Rewards(book, minter=chain_minter_from_settings)
+def _build(book: Ledger, chain: Any) -> Rewards:
+    """``chain``: the process's ChainRuntime (None: no chain, withdrawals fail cleanly)."""
+    return Rewards(book, minter=None if chain is None else lambda: chain.minter)
 
 
 RewardsDep = Annotated[Rewards, Depends(get_rewards)]

@@ -110,31 +110,3 @@ merkle_nodes = Table(
     Column("idx", BigInteger, primary_key=True, autoincrement=False),
     Column("hash", LargeBinary(32), nullable=False),
 )
-
-chain_deployments = Table(
-    "chain_deployments",
-    metadata,
-    Column("chain_id", BigInteger, primary_key=True, autoincrement=False),
-    Column("address", String(42), nullable=False),
-    Column("tx_hash", String(66)),
-    Column("block_number", BigInteger),
-    Column("deployed_at", UTCDateTime, nullable=False),
-)
-
-anchors = Table(
-    "anchors",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("chain_id", BigInteger, nullable=False),
-    Column("contract", String(42), nullable=False),
-    Column("tree_size", BigInteger, nullable=False),
-    Column("root", LargeBinary(32), nullable=False),
-    Column("status", String(16), nullable=False),
-    Column("tx_hash", String(66)),
-    Column("nonce", BigInteger),
-    Column("raw_tx", LargeBinary),
-    Column("anchor_index", BigInteger),
-    Column("block_number", BigInteger),
-    Column("created_at", UTCDateTime, nullable=False),
-    Column("updated_at", UTCDateTime, nullable=False),
-)

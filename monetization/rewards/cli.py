@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 
 import click
 
@@ -13,6 +14,8 @@ from monetization.rewards.fulfilment import Minter
 from monetization.rewards.reconcile import reconcile as reconcile_supply
 
 CHECK_SHOWN_MAX = 20
+# The chain adapter, given by the composition root through :func:`register` (None: no chain).
+_wiring: dict[str, Callable[[], Minter] | None] = {"minter": None}
 
 
 def _ledger() -> Ledger:
@@ -57,10 +60,9 @@ def check_leaderboards() -> None:
 def settle() -> None:
     """Finish open redemptions: crashed requests, expired holds, unconfirmed mints."""
     from monetization.rewards import Rewards
-    from monetization.rewards.fulfilment import chain_minter_from_settings
 
     with _ledger() as book:
-        service = Rewards(book, minter=chain_minter_from_settings)
+        service = Rewards(book, minter=_wiring["minter"])
         looked_at = service.redemptions.settle()
     click.echo(f"redemptions settled: {looked_at} looked at")
 
@@ -83,12 +85,15 @@ def run_reconcile(book: Ledger, minter: Minter) -> int:
 @click.command("reconcile")
 def reconcile() -> None:
     """The token's totalSupply against the ledger's withdrawn balance; exit 1 if unequal."""
-    from monetization.rewards.fulfilment import chain_minter_from_settings
-
+    factory = _wiring["minter"]
+    if factory is None:
+        raise click.ClickException("no chain is configured: nothing to reconcile with")
     with _ledger() as book:
-        sys.exit(run_reconcile(book, chain_minter_from_settings()))
+        sys.exit(run_reconcile(book, factory()))
 
 
-def register(main: click.Group) -> None:
+def register(main: click.Group, minter: Callable[[], Minter] | None = None) -> None:
+    """Adds the commands; ``minter`` builds the chain adapter when a command needs it."""
+    _wiring["minter"] = minter
     main.add_command(rewards)
     main.add_command(reconcile)

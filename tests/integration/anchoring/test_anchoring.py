@@ -22,14 +22,14 @@ from chain.anchoring import AnchorSettings, AnchorWorker
 from chain.audit import Verdict, audit_entry, audit_log
 from chain.errors import ChainError
 from chain.localnode import LocalNode, start_anvil
-from chain.runtime import ChainConfig, open_token
+from chain.proofs import NotAnchored, Proofs
+from chain.runtime import ChainConfig, ChainRuntime
 from chain.sender import TxSettings
+from chain.tables import anchors
 from chain.token import AzoraToken
 from ledger import Account, Ledger, NewEntry, Posting
 from ledger.merkle import leaf_hash, root
-from ledger.proofs import NotAnchored, Proofs
 from ledger.store.engine import make_engine
-from ledger.store.tables import anchors
 from ledger.tokenlog import TokenLog
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -51,8 +51,18 @@ def node() -> Iterator[LocalNode]:
     started.stop()
 
 
+RUNTIMES: dict[int, ChainRuntime] = {}
+
+
+def _runtime(engine: Engine, rpc_url: str, **config: Any) -> ChainRuntime:
+    """The process's chain side, as the composition root builds it, with the token deployed."""
+    runtime = ChainRuntime(engine, ChainConfig(rpc_url, **config))
+    RUNTIMES[id(runtime.deploy())] = runtime
+    return runtime
+
+
 def _token(engine: Engine, rpc_url: str) -> AzoraToken:
-    return open_token(engine, ChainConfig(rpc_url))
+    return _runtime(engine, rpc_url).token
 
 
 def _earn(book: Ledger, user: int, n: int) -> list[str]:
@@ -71,7 +81,7 @@ def _earn(book: Ledger, user: int, n: int) -> list[str]:
 
 
 def _worker(engine: Engine, token: AzoraToken) -> AnchorWorker:
-    return AnchorWorker(engine, token, AnchorSettings(interval_s=3600))
+    return RUNTIMES[id(token)].anchor_worker(AnchorSettings(interval_s=3600))
 
 
 def _corrupt(proof: dict[str, Any], how: str) -> dict[str, Any]:
@@ -98,9 +108,9 @@ def test_anchor_then_proofs_pass_an_independent_audit(pg: Engine, node: LocalNod
         with pytest.raises(NotAnchored) as waiting:
             proofs.entry_proof(ids[0], retry_after_s=5)
         assert waiting.value.retry_after_s == 5
-        result = _worker(pg, token).run_once(force=True)
+        result = _worker(pg, token).run_once(now=True)
         assert (result.action, result.tree_size) == ("anchored", 7)
-        assert _worker(pg, token).run_once(force=True).action == "idle"
+        assert _worker(pg, token).run_once(now=True).action == "idle"
         assert token.anchor_count() == 1
         for entry_id in ids:
             proof = proofs.entry_proof(entry_id, retry_after_s=5)
@@ -132,7 +142,7 @@ def test_audit_log_passes_then_fails_after_history_is_rewritten(
     with Ledger(pg) as book:
         for round_ in range(3):
             _earn(book, round_, 4)
-            assert _worker(pg, token).run_once(force=True).action == "anchored"
+            assert _worker(pg, token).run_once(now=True).action == "anchored"
 
     def fetch(old: int, new: int) -> dict[str, Any]:
         return proofs.consistency(old, new)
@@ -260,11 +270,11 @@ def test_a_dropped_anchor_is_sent_again_with_the_same_nonce(pg: Engine) -> None:
         token = _token_no_mining(pg, paused.rpc_url)
         with Ledger(pg) as book:
             _earn(book, 1, 3)
-        worker = AnchorWorker(pg, token, AnchorSettings(interval_s=3600, receipt_timeout_s=1))
+        worker = _worker(pg, token)
         assert token.sender is not None
         # Give up waiting for a receipt after 1 s (nothing is mined until we say so).
         token.sender.settings = TxSettings(receipt_timeout_s=1.0, poll_interval_s=0.05)
-        first = worker.run_once(force=True)
+        first = worker.run_once(now=True)
         assert first.action == "waiting"
         (row,) = _anchor_rows(pg)
         assert row.status == "submitted"
@@ -286,14 +296,14 @@ def test_anchoring_resumes_after_the_node_was_down(pg: Engine, tmp_path: Path) -
     worker = _worker(pg, token)
     with Ledger(pg) as book:
         _earn(book, 1, 2)
-        assert worker.run_once(force=True).action == "anchored"
+        assert worker.run_once(now=True).action == "anchored"
         first.stop()  # the node goes away, with its state saved
         _earn(book, 2, 3)
         with pytest.raises(ChainError):
-            worker.run_once(force=True)
+            worker.run_once(now=True)
     second = start_anvil(port, state_path=state)
     try:
-        assert worker.run_once(force=True).action == "anchored"
+        assert worker.run_once(now=True).action == "anchored"
         assert token.anchor_count() == 2
         assert [token.anchor_at(i).tree_size for i in range(2)] == [2, 5]
     finally:
@@ -303,11 +313,12 @@ def test_anchoring_resumes_after_the_node_was_down(pg: Engine, tmp_path: Path) -
 def test_finalized_mode_confirms_only_below_the_finalized_block(
     pg: Engine, node: LocalNode
 ) -> None:
-    token = _token(pg, node.rpc_url)
-    worker = AnchorWorker(pg, token, AnchorSettings(interval_s=3600, finalized=True))
+    runtime = _runtime(pg, node.rpc_url, finalized=True)
+    token = runtime.token
+    worker = runtime.anchor_worker(AnchorSettings(interval_s=3600))
     with Ledger(pg) as book:
         _earn(book, 1, 4)
-    first = worker.run_once(force=True)
+    first = worker.run_once(now=True)
     assert first.action == "waiting", first
     assert token.anchor_count() == 1  # mined on chain...
     with pg.connect() as conn:  # ...but not final: not confirmed, so no proof is served
