@@ -24,23 +24,20 @@ beside a running service):
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import logging
 import threading
-import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from eth_account import Account
-from sqlalchemy import Engine, insert, select, text, update
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, select
 
+from chain.anchor_table import AnchorTable
 from chain.errors import ChainError, TransactionReverted, TransactionTimeout
 from chain.health import HALTING, HEALING, WorkerStatus, clear_alerts, open_alerts, raise_alert
+from chain.leader import leader_lock
 from chain.redact import redact_text
 from chain.saga import ChainWrite, ChainWriteSaga, TxState
 from chain.tables import anchors
@@ -50,9 +47,7 @@ from ledger.tokenlog import TokenLog
 
 log = logging.getLogger(__name__)
 
-LEADER_LOCK_KEY = zlib.crc32(b"azora-anchoring")  # pg advisory lock id
 BACKOFF_MAX_S = 60.0
-LIVE = (TxState.SIGNED.value, TxState.SUBMITTED.value)
 IN_FLIGHT_MAX = 16  # rows the saga advances per round
 RECHECK_TAIL = 8  # confirmed anchors compared with the chain every round (reorgs hit the tail)
 MINED_REVERTS_MAX = 3  # anchors reverted on chain in a row before anchoring halts
@@ -78,38 +73,6 @@ class RoundResult:
 
 class InconsistentLog(ChainError):
     """The log's new root does not extend the last anchored one: never anchor that."""
-
-
-@contextlib.contextmanager
-def leader_lock(engine: Engine) -> Iterator[bool]:
-    """One leader per round across processes: a PostgreSQL advisory lock, or a file lock
-    beside the SQLite database."""
-    if engine.dialect.name == "postgresql":
-        with engine.connect() as conn:
-            got = bool(
-                conn.execute(
-                    text("SELECT pg_try_advisory_lock(:k)"), {"k": LEADER_LOCK_KEY}
-                ).scalar_one()
-            )
-            try:
-                yield got
-            finally:
-                if got:
-                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LEADER_LOCK_KEY})
-                conn.commit()
-        return
-    database = make_url(str(engine.url)).database or "ledger"
-    path = Path(f"{database}.anchor.lock")
-    with path.open("a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 class AnchorWorker:
@@ -138,6 +101,7 @@ class AnchorWorker:
         self.log = TokenLog(engine)
         self.chain_id = self.sender.chain_id()
         self.contract = token.address
+        self.table = AnchorTable(engine, self.chain_id, self.contract, clock)
         self._mined_reverts = 0
 
     # --- rounds ----------------------------------------------------------------------
@@ -217,21 +181,12 @@ class AnchorWorker:
         if self._in_flight(1):
             return
         count = self.token.anchor_count()
-        with self.engine.connect() as conn:
-            top = conn.execute(
-                select(anchors.c.anchor_index)
-                .where(*self._scope(), anchors.c.status == TxState.CONFIRMED.value)
-                .order_by(anchors.c.anchor_index.desc())
-                .limit(1)
-            ).scalar()
+        top = self.table.top_confirmed_index()
         agree = (top is None and count == 0) or top == count - 1
         if agree and clear_alerts(
             self.engine, self.chain_id, self.contract, kinds=HEALING, now=self.clock()
         ):
             log.warning("anchoring healed: the table agrees with the chain again")
-
-    def _scope(self) -> tuple[Any, ...]:
-        return (anchors.c.chain_id == self.chain_id, anchors.c.contract == self.contract)
 
     # --- step 1: the chain is the truth, both ways ---------------------------------------
 
@@ -240,13 +195,7 @@ class AnchorWorker:
         not know as confirmed. Returns how many were newly recorded as confirmed."""
         count = self.token.anchor_count()
         self._demote_vanished(count)
-        with self.engine.connect() as conn:
-            known = conn.execute(
-                select(anchors.c.anchor_index).where(
-                    *self._scope(), anchors.c.status == TxState.CONFIRMED.value
-                )
-            ).scalars()
-            confirmed = set(known)
+        confirmed = self.table.confirmed_indexes()
         missing = [i for i in range(count) if i not in confirmed]
         if not missing:
             return 0
@@ -259,102 +208,30 @@ class AnchorWorker:
             block = event.block_number if event else None
             if block is not None and block > settled:
                 continue  # not deep enough (or not finalized) yet
-            self._record_confirmed(
+            self.table.record_confirmed(
                 index, on_chain.tree_size, on_chain.root, event.tx_hash if event else None, block
             )
             recorded += 1
         return recorded
 
     def _demote_vanished(self, count: int) -> None:
-        with self.engine.connect() as conn:
-            rows = list(
-                conn.execute(
-                    select(anchors)
-                    .where(
-                        *self._scope(),
-                        anchors.c.status == TxState.CONFIRMED.value,
-                        anchors.c.anchor_index >= max(0, count - RECHECK_TAIL),
-                    )
-                    .order_by(anchors.c.anchor_index)
-                )
-            )
-        for row in rows:
+        for row in self.table.confirmed_from(max(0, count - RECHECK_TAIL)):
             if row.anchor_index < count:
                 held = self.token.anchor_at(row.anchor_index)
                 if (held.tree_size, held.root) == (row.tree_size, bytes(row.root)):
                     continue
             back = TxState.SUBMITTED if row.raw_tx is not None else TxState.DROPPED
-            with self.engine.begin() as conn:
-                conn.execute(
-                    update(anchors)
-                    .where(anchors.c.id == row.id)
-                    .values(
-                        status=back.value,
-                        anchor_index=None,
-                        block_number=None,
-                        updated_at=self.clock(),
-                    )
-                )
+            self.table.demote(row.id, back)
             self._alert(
                 "rollback",
                 f"anchor {row.anchor_index} (tree size {row.tree_size}, {row.tx_hash}) is no "
                 f"longer on chain ({count} anchors there): {back.value} again",
             )
 
-    def _record_confirmed(
-        self, index: int, size: int, root: bytes, tx_hash: str | None, block: int | None
-    ) -> None:
-        now = self.clock()
-        with self.engine.begin() as conn:
-            row = conn.execute(
-                select(anchors.c.id).where(
-                    *self._scope(),
-                    anchors.c.tree_size == size,
-                    anchors.c.status.in_((*LIVE, TxState.CONFIRMED.value)),
-                )
-            ).first()
-            values = {
-                "status": TxState.CONFIRMED.value,
-                "anchor_index": index,
-                "block_number": block,
-                "root": root,
-                "updated_at": now,
-            }
-            if tx_hash is not None:
-                values["tx_hash"] = tx_hash
-            if row is not None:
-                conn.execute(update(anchors).where(anchors.c.id == row.id).values(**values))
-            else:
-                conn.execute(
-                    insert(anchors).values(
-                        chain_id=self.chain_id,
-                        contract=self.contract,
-                        tree_size=size,
-                        created_at=now,
-                        **values,
-                    )
-                )
-
     # --- step 2: what was signed or sent ------------------------------------------------
 
     def _in_flight(self, limit: int = IN_FLIGHT_MAX) -> list[Any]:
-        with self.engine.connect() as conn:
-            return list(
-                conn.execute(
-                    select(anchors)
-                    .where(*self._scope(), anchors.c.status.in_(LIVE))
-                    .order_by(anchors.c.nonce, anchors.c.tree_size)
-                    .limit(limit)
-                )
-            )
-
-    def _set_status(self, row_id: int, status: TxState) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(anchors)
-                .where(anchors.c.id == row_id)
-                .values(status=status.value, updated_at=self.clock())
-            )
+        return self.table.in_flight(limit)
 
     def _finish_in_flight(self) -> RoundResult | None:
         rows = self._in_flight()
@@ -372,7 +249,7 @@ class AnchorWorker:
 
     def _advance(self, row: Any) -> RoundResult:
         if row.raw_tx is None:  # a live row without bytes cannot be sent or looked up
-            self._set_status(row.id, TxState.DROPPED)
+            self.table.set_status(row.id, TxState.DROPPED)
             return RoundResult("dropped", row.tree_size, "no signed transaction recorded")
         raw = bytes(row.raw_tx)
         signer = str(Account.recover_transaction(raw))
@@ -381,16 +258,16 @@ class AnchorWorker:
         if verdict.gap:
             self._alert("nonce-gap", f"anchor {row.tx_hash} (nonce {row.nonce}): {verdict.detail}")
         if verdict.state is TxState.FAILED:
-            self._set_status(row.id, TxState.FAILED)
+            self.table.set_status(row.id, TxState.FAILED)
             return self._mined_revert(row.tree_size, f"{row.tx_hash} {verdict.detail}")
         if verdict.state is TxState.DROPPED:
-            self._set_status(row.id, TxState.DROPPED)
+            self.table.set_status(row.id, TxState.DROPPED)
             return RoundResult("dropped", row.tree_size, verdict.detail)
         if verdict.state is TxState.CONFIRMED:
             self._mined_reverts = 0
             return RoundResult("confirmed", row.tree_size, row.tx_hash)
         if verdict.resend:
-            self._set_status(row.id, TxState.SUBMITTED)
+            self.table.set_status(row.id, TxState.SUBMITTED)
             return RoundResult("resubmitted", row.tree_size, row.tx_hash)
         return RoundResult("waiting", row.tree_size, verdict.detail)
 
@@ -414,13 +291,7 @@ class AnchorWorker:
     def _due(self, size: int, last_size: int, now: bool) -> bool:
         if now or size - last_size >= self.settings.size_threshold:
             return True
-        with self.engine.connect() as conn:
-            latest = conn.execute(
-                select(anchors.c.created_at)
-                .where(*self._scope())
-                .order_by(anchors.c.created_at.desc())
-                .limit(1)
-            ).scalar()
+        latest = self.table.latest_created_at()
         if latest is None:
             return True
         return bool((self.clock() - latest).total_seconds() >= self.settings.interval_s)
@@ -468,30 +339,13 @@ class AnchorWorker:
             signed = self.token.sign_anchor(size, root, proof)
         except TransactionReverted as error:  # the simulation: nothing was signed or sent
             return self._halt("refused", f"the contract refuses anchor {size}: {error}", size)
-        stamp = self.clock()
-        with self.engine.begin() as conn:
-            row_id = conn.execute(
-                insert(anchors)
-                .values(
-                    chain_id=self.chain_id,
-                    contract=self.contract,
-                    tree_size=size,
-                    root=root,
-                    status=TxState.SIGNED.value,
-                    tx_hash=signed.tx_hash,
-                    nonce=signed.nonce,
-                    raw_tx=signed.raw,
-                    created_at=stamp,
-                    updated_at=stamp,
-                )
-                .returning(anchors.c.id)
-            ).scalar_one()
+        row_id = self.table.insert_signed(size, root, signed)
         self.sender.broadcast(signed)
-        self._set_status(row_id, TxState.SUBMITTED)
+        self.table.set_status(row_id, TxState.SUBMITTED)
         try:
             self.token.wait(signed.tx_hash, "anchor")
         except TransactionReverted as error:
-            self._set_status(row_id, TxState.FAILED)
+            self.table.set_status(row_id, TxState.FAILED)
             return self._mined_revert(size, str(error))
         except TransactionTimeout:
             return RoundResult("waiting", size, f"{signed.tx_hash} not mined yet")
