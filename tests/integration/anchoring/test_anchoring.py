@@ -11,12 +11,11 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, select
 
 from chain.anchoring import AnchorSettings, AnchorWorker
 from chain.audit import Verdict, audit_entry, audit_log
@@ -27,29 +26,12 @@ from chain.runtime import ChainConfig, ChainRuntime
 from chain.sender import TxSettings
 from chain.tables import anchors
 from chain.token import AzoraToken
-from ledger import Account, Ledger, NewEntry, Posting
+from ledger import Ledger
 from ledger.merkle import leaf_hash, root
-from ledger.store.engine import make_engine
 from ledger.tokenlog import TokenLog
+from tests.integration.anchoring.conftest import earn, rewrite_first_leaf
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-POOL = "platform:azr:rewards"
-
-
-@pytest.fixture
-def pg(pg_url: str) -> Iterator[Engine]:
-    engine = make_engine(pg_url)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def node() -> Iterator[LocalNode]:
-    started = start_anvil()
-    yield started
-    started.stop()
-
 
 RUNTIMES: dict[int, ChainRuntime] = {}
 
@@ -65,19 +47,7 @@ def _token(engine: Engine, rpc_url: str) -> AzoraToken:
     return _runtime(engine, rpc_url).token
 
 
-def _earn(book: Ledger, user: int, n: int) -> list[str]:
-    book.create_account(Account(POOL, "AZR", allow_negative=True))
-    book.create_account(Account(f"user:{user}:azr", "AZR"))
-    ids = []
-    for i in range(n):
-        posted = book.post_entry(
-            NewEntry(
-                "reward.earned", (Posting(POOL, f"user:{user}:azr", "AZR", (i + 1) * 10**18),)
-            ),
-            idempotency_key=f"earn-{user}-{i}",
-        )
-        ids.append(posted.entry.id)
-    return ids
+_earn = earn
 
 
 def _worker(engine: Engine, token: AzoraToken) -> AnchorWorker:
@@ -154,25 +124,7 @@ def test_audit_log_passes_then_fails_after_history_is_rewritten(
     # over the forged leaves so every served proof is self-consistent.
     log = TokenLog(pg)
     leaves = log.leaves(0, 100)
-    forged = leaves[0].leaf.replace(
-        b'"amount":"1000000000000000000"', b'"amount":"9000000000000000000"'
-    )
-    assert forged != leaves[0].leaf
-    with pg.begin() as conn:
-        conn.execute(text("SET LOCAL session_replication_role = replica"))
-        conn.execute(
-            text("UPDATE token_leaves SET leaf = :l, leaf_hash = :h WHERE leaf_index = 0"),
-            {"l": forged.decode(), "h": leaf_hash(forged)},
-        )
-        conn.execute(text("DELETE FROM merkle_nodes"))
-        from ledger.merkle import CompactRange
-
-        frontier = CompactRange()
-        rows = []
-        for i, leaf in enumerate(leaves):
-            digest = leaf_hash(forged) if i == 0 else leaf.leaf_hash
-            rows += [{"l": n.level, "i": n.index, "h": n.hash} for n in frontier.append(digest)]
-        conn.execute(text("INSERT INTO merkle_nodes (level, idx, hash) VALUES (:l, :i, :h)"), rows)
+    rewrite_first_leaf(pg, b'"amount":"1000000000000000000"', b'"amount":"9000000000000000000"')
     assert log.root(len(leaves)) != root([leaf.leaf_hash for leaf in leaves])
     rewritten = audit_log(token, fetch)
     assert rewritten.verdict is Verdict.INVALID

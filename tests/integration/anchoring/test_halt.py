@@ -9,39 +9,22 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, func, select
 
 from chain.anchoring import AnchorSettings, AnchorWorker
 from chain.health import HALTING
-from chain.localnode import LocalNode, start_anvil
+from chain.localnode import LocalNode
 from chain.runtime import ChainConfig, ChainRuntime
 from chain.sender import TxSettings
 from chain.tables import anchors, chain_alerts
 from chain.token import ANCHOR_ROLE
 from ledger import Ledger
-from ledger.merkle import CompactRange, leaf_hash
-from ledger.store.engine import make_engine
-from ledger.tokenlog import TokenLog
-from tests.integration.anchoring.test_anchoring import _earn
+from tests.integration.anchoring.conftest import earn as _earn
+from tests.integration.anchoring.conftest import rewrite_first_leaf
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-
-@pytest.fixture
-def pg(pg_url: str) -> Iterator[Engine]:
-    engine = make_engine(pg_url)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def node() -> Iterator[LocalNode]:
-    started = start_anvil()
-    yield started
-    started.stop()
 
 
 @pytest.fixture
@@ -95,32 +78,12 @@ def test_a_refused_anchor_halts_until_the_operator_resumes(
         assert runtime.health().status == "ok"
 
 
-def _rewrite_first_leaf(engine: Engine) -> None:
-    """Change the first token event behind the application's back and rebuild the nodes."""
-    log = TokenLog(engine)
-    leaves = log.leaves(0, 1000)
-    forged = leaves[0].leaf.replace(b'"seq":', b'"forged":1,"seq":')
-    with engine.begin() as conn:
-        conn.execute(text("SET LOCAL session_replication_role = replica"))
-        conn.execute(
-            text("UPDATE token_leaves SET leaf = :l, leaf_hash = :h WHERE leaf_index = 0"),
-            {"l": forged.decode(), "h": leaf_hash(forged)},
-        )
-        conn.execute(text("DELETE FROM merkle_nodes"))
-        frontier = CompactRange()
-        rows = []
-        for i, leaf in enumerate(leaves):
-            digest = leaf_hash(forged) if i == 0 else leaf.leaf_hash
-            rows += [{"l": n.level, "i": n.index, "h": n.hash} for n in frontier.append(digest)]
-        conn.execute(text("INSERT INTO merkle_nodes (level, idx, hash) VALUES (:l, :i, :h)"), rows)
-
-
 def test_a_rewritten_log_halts_anchoring(pg: Engine, runtime: ChainRuntime) -> None:
     worker = _worker(runtime)
     with Ledger(pg) as book:
         _earn(book, 1, 3)
         assert worker.run_once(now=True).action == "anchored"
-        _rewrite_first_leaf(pg)
+        rewrite_first_leaf(pg, b'"seq":', b'"forged":1,"seq":')
         _earn(book, 2, 2)
         halted = worker.run_once(now=True)
         assert halted.action == "halted" and "inconsistent-log" in halted.detail

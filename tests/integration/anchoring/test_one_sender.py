@@ -10,19 +10,17 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine, select
 
 from chain.anchoring import AnchorSettings
-from chain.localnode import LocalNode, start_anvil
+from chain.localnode import LocalNode
 from chain.runtime import ChainConfig, ChainRuntime
 from chain.saga import TxState
 from chain.sender import TxSettings
 from chain.tables import anchors
 from ledger import Ledger
-from ledger.store.engine import make_engine
 from monetization.rewards import CatalogItem, ItemType, RedemptionStatus, Rewards
 from monetization.rewards.model import MintState
 
@@ -33,20 +31,6 @@ THREADS = 4
 WITHDRAWALS_PER_THREAD = 8
 ANCHOR_INTERVAL_S = 1.0
 ADDRESS = "0x" + "cd" * 20
-
-
-@pytest.fixture
-def pg(pg_url: str) -> Iterator[Engine]:
-    engine = make_engine(pg_url)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def node() -> Iterator[LocalNode]:
-    started = start_anvil()
-    yield started
-    started.stop()
 
 
 def _runtime(engine: Engine, rpc_url: str) -> ChainRuntime:

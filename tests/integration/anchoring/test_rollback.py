@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -32,27 +31,12 @@ from chain.runtime import ChainConfig, ChainRuntime
 from chain.sender import TxSettings
 from chain.tables import anchors, chain_alerts
 from ledger import Ledger
-from ledger.store.engine import make_engine
-from tests.integration.anchoring.test_anchoring import _earn
+from tests.integration.anchoring.conftest import earn as _earn
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 TX = TxSettings(poll_interval_s=0.005, receipt_timeout_s=20.0)
 ROUNDS_MAX = 30
-
-
-@pytest.fixture
-def pg(pg_url: str) -> Iterator[Engine]:
-    engine = make_engine(pg_url)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def node() -> Iterator[LocalNode]:
-    started = start_anvil()
-    yield started
-    started.stop()
 
 
 def _runtime(engine: Engine, rpc_url: str, token: str | None = None) -> ChainRuntime:
