@@ -256,6 +256,7 @@ def _prepare_chain(settings: Settings) -> None:
     and the API serves anyway (anchoring retries in the background).
     """
     from chain.errors import ChainError
+    from chain.redact import redact_url
     from chain.runtime import ChainRuntime, ensure_local_node
 
     config = _chain_config(settings)
@@ -268,7 +269,7 @@ def _prepare_chain(settings: Settings) -> None:
         click.echo(f"warning: chain unavailable, anchoring will retry: {error}", err=True)
         return
     os.environ["AZORA_TOKEN_ADDRESS"] = token.address
-    click.echo(f"AzoraToken at {token.address} on {config.rpc_url}", err=True)
+    click.echo(f"AzoraToken at {token.address} on {redact_url(config.rpc_url)}", err=True)
 
 
 @main.command()
