@@ -59,7 +59,7 @@ def test_the_old_contract_stays_verifiable_after_the_move(pg: Engine, node: Loca
         _anchor_v1(old, pg, 5)
 
         # The move: a new contract, the service restarted pointing at it.
-        fresh, _ = AzoraToken.deploy(runtime.w3, account, sender=sender)
+        fresh, _ = AzoraToken.deploy(runtime.w3, runtime.sender.account, sender=runtime.sender)
         moved = ChainRuntime(pg, ChainConfig(node.rpc_url, token_address=fresh.address, tx=TX))
         ids += earn(book, 3, 2)
         worker = moved.anchor_worker(AnchorSettings(interval_s=3600))
