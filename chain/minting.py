@@ -20,6 +20,8 @@ from chain.token import AzoraToken
 from monetization.rewards.fulfilment import MintFailed, MintPending, MintReceipt, MintStatus
 from monetization.rewards.model import MintState, SignedMint
 
+GAPPED_MAX = 1000
+
 
 def _write(signed: SignedMint) -> ChainWrite:
     return ChainWrite(signed.chain_id, signed.signer, signed.nonce, signed.raw, signed.tx_hash)
@@ -31,6 +33,9 @@ class ChainMinter:
     def __init__(self, token: Callable[[], AzoraToken], saga: Callable[[], ChainWriteSaga]) -> None:
         self._token = token
         self._saga = saga
+        # Mints that inspect() found waiting behind a nonce gap: their next broadcast goes
+        # through the saga, which closes the gap once it has lasted.
+        self._gapped: set[str] = set()
 
     def sign_mint(self, to: str, amount: int) -> SignedMint:
         try:
@@ -71,6 +76,8 @@ class ChainMinter:
     def inspect(self, signed: SignedMint) -> MintStatus:
         try:
             verdict = self._saga().check(_write(signed))
+            if verdict.gap and len(self._gapped) < GAPPED_MAX:
+                self._gapped.add(signed.tx_hash)
             detail = verdict.detail
             if verdict.state.value == MintState.FAILED.value:
                 detail = self._revert_reason(signed.tx_hash) or f"mint {detail}"

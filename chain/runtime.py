@@ -59,7 +59,9 @@ class ChainConfig:
     finalized: bool = False
     signing_key: str | None = field(default=None, repr=False)
     keystore_password: str | None = field(default=None, repr=False)
-    tx: TxSettings | None = None  # bounds on sending; default TxSettings(confirmations)
+    # Bounds on sending and waiting; default TxSettings(confirmations). When given, its
+    # confirmations are the ones that count.
+    tx: TxSettings | None = None
     gap_grace_s: float = GAP_GRACE_S
 
     def tx_settings(self) -> TxSettings:
@@ -186,7 +188,7 @@ class ChainRuntime:
                 call_with_retry(lambda: w3.eth.get_block("finalized")["number"], retry, "finalized")
             )
         head = int(call_with_retry(lambda: w3.eth.block_number, retry, "eth_blockNumber"))
-        return head - self.config.confirmations + 1
+        return head - self.config.tx_settings().confirmations + 1
 
     # -- what the process builds from them ------------------------------------------------
 
