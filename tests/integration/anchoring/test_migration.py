@@ -3,7 +3,7 @@ an existing deployment"): the old contract's anchors stay verifiable with today'
 the new contract starts with the whole log, and the two histories can be linked.
 
 The old build is the artifact committed before ``anchor`` took a proof
-(``tests/fixtures/AzoraToken-v1.json``, ``anchor(uint64,bytes32)``).
+(``AzoraToken-v1.json`` beside this file, ``anchor(uint64,bytes32)``).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from tests.integration.anchoring.conftest import earn
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-V1 = Path(__file__).resolve().parents[2] / "fixtures" / "AzoraToken-v1.json"
+V1 = Path(__file__).resolve().parent / "AzoraToken-v1.json"
 TX = TxSettings(poll_interval_s=0.005, receipt_timeout_s=20.0)
 
 
