@@ -6,26 +6,17 @@ The app keeps one :class:`ApiContext` in ``app.state.api``; routers reach it thr
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from api.config import ApiConfig
 from api.keystore import KeyStore
 from api.limits import RateLimiter
+from chain.proofs import Proofs
+from chain.runtime import ChainRuntime
 from ledger import Ledger
-from ledger.proofs import Proofs
 from monetization.billing import Billing
 from monetization.rewards import Rewards
-
-
-@dataclass(frozen=True, slots=True)
-class ChainStatus:
-    """What /readyz says about the chain side."""
-
-    enabled: bool
-    ok: bool
-    detail: str
 
 
 class Lifecycle(Protocol):
@@ -34,10 +25,6 @@ class Lifecycle(Protocol):
     def start(self) -> None: ...
 
     def stop(self) -> None: ...
-
-
-def _chain_disabled() -> ChainStatus:
-    return ChainStatus(enabled=False, ok=True, detail="disabled")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,4 +36,4 @@ class ApiContext:
     rewards: Rewards
     billing: Billing
     proofs: Proofs
-    chain_status: Callable[[], ChainStatus] = field(default=_chain_disabled)
+    chain: ChainRuntime | None = None  # None: anchoring is off

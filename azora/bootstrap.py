@@ -26,17 +26,18 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.config import ApiConfig
-from api.context import ApiContext, ChainStatus
+from api.context import ApiContext
 from api.keystore import KeyStore
 from api.limits import RateLimiter
-from azora.chainside import ChainSide
 from azora.db import require_current_schema, require_database
 from azora.devsecrets import dev_secret
 from azora.jobs import Job, anchoring_job, maintenance_job
 from azora.production import refuse_insecure_production
 from azora.settings import Settings
+from chain.anchoring import AnchorSettings
+from chain.proofs import Proofs
+from chain.runtime import ChainConfig, ChainRuntime
 from ledger import Ledger
-from ledger.proofs import Proofs
 from ledger.store.engine import make_engine
 from monetization.billing import Billing, BillingConfig, build_billing
 from monetization.payments import build_provider
@@ -61,7 +62,7 @@ class Container:
         *,
         clock: Clock = utcnow,
         group_commit: bool = True,
-        chain: ChainSide | None = None,
+        chain: ChainRuntime | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -93,14 +94,33 @@ class Container:
 
     # --- chain side ----------------------------------------------------------------------
 
+    def chain_config(self) -> ChainConfig:
+        s = self.settings
+        key_file = str(s.anchor_private_key_file) if s.anchor_private_key_file else None
+        return ChainConfig(
+            s.chain_rpc_url,
+            s.token_address,
+            s.data_dir,
+            confirmations=s.anchor_confirmations,
+            finalized=s.anchor_finality == "finalized",
+            signing_key=s.anchor_private_key or key_file,
+            keystore_password=s.anchor_keystore_password,
+        )
+
     @cached_property
-    def chain(self) -> ChainSide:
+    def chain(self) -> ChainRuntime:
+        """The chain side: the signing key's one sender, shared by every chain writer."""
         if self._chain is not None:
             return self._chain
-        return ChainSide(self.engine, self.settings)
+        return ChainRuntime(self.engine, self.chain_config(), clock=self.clock)
+
+    def anchor_settings(self) -> AnchorSettings:
+        return AnchorSettings(interval_s=self.settings.anchor_interval_s)
 
     @cached_property
     def proofs(self) -> Proofs:
+        if self.settings.anchoring:
+            return self.chain.proofs()  # every anchor checked against the chain first
         return Proofs(self.engine, contract=self.settings.token_address)
 
     # --- domains ---------------------------------------------------------------------------
@@ -116,7 +136,8 @@ class Container:
             withdrawal_hold_ttl_s=s.rewards_withdrawal_hold_ttl_s,
             read_catch_up_max=s.rewards_read_catch_up_max,
         )
-        minter = self.chain.minter if s.anchoring else None
+        chain = self.chain if s.anchoring else None
+        minter = None if chain is None else (lambda: chain.minter)
         return Rewards(self.ledger, settings=config, clock=self.clock, minter=minter)
 
     @cached_property
@@ -162,13 +183,8 @@ class Container:
             rewards=self.rewards,
             billing=self.billing,
             proofs=self.proofs,
-            chain_status=self.chain_status,
+            chain=self.chain if self.settings.anchoring else None,
         )
-
-    def chain_status(self) -> ChainStatus:
-        if not self.settings.anchoring:
-            return ChainStatus(enabled=False, ok=True, detail="disabled")
-        return self.chain.status()
 
     # --- serving: what runs beside the API -------------------------------------------------
 
@@ -181,7 +197,7 @@ class Container:
         gc.freeze()
         with self._lock:
             if self.settings.anchoring:
-                self._jobs.append(anchoring_job(self.chain))
+                self._jobs.append(anchoring_job(self.chain, self.anchor_settings()))
             self._jobs.append(maintenance_job(self, self.settings.maintenance_interval_s))
             for job in self._jobs:
                 job.start()
@@ -227,8 +243,6 @@ class Container:
             cached["billing"].close()
         if "ledger" in cached:
             cached["ledger"].close()
-        if "chain" in cached:
-            cached["chain"].close()
         if "engine" in cached:
             cached["engine"].dispose()
 
@@ -244,7 +258,7 @@ def build(
     *,
     clock: Clock = utcnow,
     group_commit: bool = True,
-    chain: ChainSide | None = None,
+    chain: ChainRuntime | None = None,
     check_database: bool = True,
 ) -> Container:
     """The container for ``settings`` (default: from the environment).

@@ -9,32 +9,35 @@ settings (:mod:`azora.production`), so these files are never used there.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 SECRET_BYTES = 48
 
 
 def dev_secret(path: Path) -> str:
-    """The secret stored at ``path``, generated (once, race-free) if missing."""
-    try:
+    """The secret stored at ``path``, generated (once, race-free) if missing.
+
+    The new secret is written whole to a file of its own, then hard-linked into place: the
+    link fails if another process got there first, and no reader ever sees a half-written
+    file.
+    """
+    if path.is_file():
         return _read(path)
-    except FileNotFoundError:
-        pass
     path.parent.mkdir(parents=True, exist_ok=True)
-    value = secrets.token_urlsafe(SECRET_BYTES)
+    fd, scratch = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process won the race: use its secret
-        return _read(path)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(value + "\n")
-    return value
+        with os.fdopen(fd, "w") as handle:  # mkstemp's file is mode 0600
+            handle.write(secrets.token_urlsafe(SECRET_BYTES) + "\n")
+        with contextlib.suppress(FileExistsError):  # another process won: use its secret
+            os.link(scratch, path)
+    finally:
+        os.unlink(scratch)
+    return _read(path)
 
 
 def _read(path: Path) -> str:
-    value = path.read_text(encoding="utf-8").strip()
-    if not value:  # a writer that created the file has not written it yet
-        raise FileNotFoundError(path)
-    return value
+    return path.read_text(encoding="utf-8").strip()

@@ -12,7 +12,8 @@ import threading
 from collections.abc import Callable
 from typing import Protocol
 
-from azora.chainside import ChainSide
+from chain.anchoring import AnchorSettings
+from chain.runtime import ChainRuntime
 
 log = logging.getLogger("azora.jobs")
 
@@ -54,7 +55,7 @@ def maintenance_job(target: Maintainable, interval_s: float) -> Job:
     return Job("azora-maintenance", run)
 
 
-def anchoring_job(chain: ChainSide) -> Job:
+def anchoring_job(chain: ChainRuntime, settings: AnchorSettings) -> Job:
     """The anchoring worker, beside the API on its own schedule (never inside a request).
 
     It waits for the chain (and the token `azora serve` deployed) with bounded backoff.
@@ -64,7 +65,7 @@ def anchoring_job(chain: ChainSide) -> Job:
         delay_s = 1.0
         while not stop.is_set():
             try:
-                worker = chain.anchor_worker()
+                worker = chain.anchor_worker(settings)
             except Exception as error:
                 log.warning("anchoring waits for the chain (retry in %.0fs): %s", delay_s, error)
                 stop.wait(delay_s)

@@ -7,16 +7,11 @@ error message or a log line is a leak).
 from __future__ import annotations
 
 import re
-from functools import cache
 from pathlib import Path
 
-from eth_account import Account
-
 from azora.settings import Settings, weak_secret_problems
+from chain.keys import is_public_dev_key
 
-# The mnemonic anvil and hardhat derive their funded dev accounts from: public knowledge.
-DEV_MNEMONIC = "test test test test test test test test test test test junk"
-DEV_ACCOUNTS = 10
 _HEX_KEY = re.compile(r"(0x)?[0-9a-fA-F]{64}")
 
 
@@ -28,22 +23,6 @@ class InsecureConfiguration(ValueError):
         lines = "\n".join(f"  - {p}" for p in problems)
         what = "AZORA_ENV=production refuses to start" if production else "insecure settings"
         super().__init__(f"{what}:\n{lines}")
-
-
-@cache
-def _dev_addresses() -> frozenset[str]:
-    Account.enable_unaudited_hdwallet_features()
-    return frozenset(
-        Account.from_mnemonic(DEV_MNEMONIC, account_path=f"m/44'/60'/0'/0/{i}").address.lower()
-        for i in range(DEV_ACCOUNTS)
-    )
-
-
-def is_public_dev_key(hex_key: str) -> bool:
-    """True for a private key of one of anvil's (and hardhat's) default accounts."""
-    if not _HEX_KEY.fullmatch(hex_key.strip()):
-        return False
-    return str(Account.from_key(hex_key.strip()).address).lower() in _dev_addresses()
 
 
 def _signing_key_text(settings: Settings) -> str | None:

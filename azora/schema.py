@@ -6,12 +6,20 @@ from __future__ import annotations
 from sqlalchemy import MetaData
 
 from api.keystore import metadata as api_tables
+from chain.tables import metadata as chain_tables
 from ledger.store.tables import metadata as ledger_tables
 from monetization.billing.tables import metadata as billing_tables
 from monetization.payments.tables import metadata as payments_tables
 from monetization.rewards.tables import metadata as rewards_tables
 
-DECLARED = (ledger_tables, api_tables, rewards_tables, billing_tables, payments_tables)
+DECLARED = (
+    ledger_tables,
+    api_tables,
+    chain_tables,
+    rewards_tables,
+    billing_tables,
+    payments_tables,
+)
 
 
 def declared_metadata() -> MetaData:

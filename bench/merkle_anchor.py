@@ -7,7 +7,8 @@ With 1,000,000 leaves in the log (loaded by COPY: leaf rows and the perfect Merk
 - proof verification (no RPC): p50/p99;
 - the cost of appending 100,000 more leaves (leaf hash + nodes) and computing the root the
   anchor needs, through the same functions the writer and the worker use;
-- gas of ``anchor`` at 10, 10^3 and 10^6 leaves (eth-tester, in process), the gas per token
+- gas of a later ``anchor`` (with its consistency proof) at 10, 10^3 and 10^6 leaves
+  (eth-tester, in process; ``bench/gas.py``), the gas per token
   transaction at 10,000 transactions per anchor, and an ERC-20 transfer for comparison.
 
 Usage: ``.venv/bin/python bench/merkle_anchor.py [--leaves 1000000] [--url URL]``
@@ -86,6 +87,7 @@ def _timed(fn: Callable[[], object], n: int) -> list[float]:
 
 def _gas() -> list[tuple[str, int]]:
     from eth_account import Account
+    from gas import anchor_rows
     from web3 import Web3
     from web3.providers.eth_tester import EthereumTesterProvider
     from web3.types import TxParams, Wei
@@ -97,18 +99,9 @@ def _gas() -> list[tuple[str, int]]:
     funding: TxParams = {"from": w3.eth.accounts[0], "to": account.address, "value": Wei(10**20)}
     w3.eth.send_transaction(funding)
     token, _ = AzoraToken.deploy(w3, account)
-    rows = []
-    token.anchor(1, leaf_hash(_leaf(0)))  # the first anchor also creates the head slot
-    for size in (10, 1000, 1_000_000):
-        # Two anchors a size: sizes and times of two consecutive anchors share a slot, so
-        # costs alternate; their mean is what an anchor costs.
-        used = []
-        for n in (size, size + 1):
-            frontier = CompactRange()
-            for i in range(min(n, 1000)):
-                frontier.append(leaf_hash(_leaf(i)))
-            used.append(token.anchor(n, frontier.root()).gas_used)
-        rows.append((f"anchor at {size:,} leaves (mean of 2)", sum(used) // 2))
+    # Later anchors (with their consistency proofs) at 10, 10^3 and 10^6 leaves.
+    later = [r for r in anchor_rows(lambda: AzoraToken.deploy(w3, account)[0]) if "later (" in r[0]]
+    rows = [(name, gas) for name, gas, _ in later]
     token.mint(account.address, 10**21)
     other = Account.from_key("0x" + "22" * 32).address
     token.transfer(other, 10**18)

@@ -1,5 +1,9 @@
 """Ethereum side of Azora Ledger: the AzoraToken binding and its tooling.
 
+Where things are: ``runtime`` (ChainRuntime, one per process: the node, the signing key's
+one ``sender``, the token, the ``saga``), ``anchoring`` (the worker) with ``health`` (its
+alerts), ``minting`` (the rewards domain's minter), ``proofs`` (what auditors are served),
+``tables`` (this side's tables), ``audit`` (the auditor's checks), ``keys``, ``redact``.
 Everything here that talks to a node raises :class:`chain.errors.ChainError` subclasses only.
 """
 

@@ -57,7 +57,9 @@ class DeployOutcome:
 
 
 def default_deployments_path() -> Path:
-    return Path(os.environ.get(DEPLOYMENTS_ENV_VAR) or DEFAULT_DEPLOYMENTS_PATH)
+    """Where the scripts record deployments unless told (``$AZORA_DEPLOYMENTS_FILE`` is read
+    by the scripts themselves, not here)."""
+    return Path(DEFAULT_DEPLOYMENTS_PATH)
 
 
 def read_deployments(path: Path) -> dict[int, Deployment]:

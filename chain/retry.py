@@ -17,6 +17,7 @@ from web3.exceptions import (
 )
 
 from chain.errors import ChainUnavailable
+from chain.redact import redact_text
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -67,9 +68,11 @@ def call_with_retry(
         except TRANSIENT_ERRORS as e:
             if attempt == policy.attempts:
                 raise ChainUnavailable(
-                    f"{what}: node unreachable after {attempt} tries: {e}"
-                ) from e
+                    f"{what}: node unreachable after {attempt} tries: {redact_text(str(e))}"
+                ) from None
             delay_s = policy.delay_s(attempt)
-            log.warning("%s failed (%s); retry %d in %.2fs", what, e, attempt, delay_s)
+            log.warning(
+                "%s failed (%s); retry %d in %.2fs", what, redact_text(str(e)), attempt, delay_s
+            )
             sleep(delay_s)
     raise AssertionError("unreachable")  # pragma: no cover

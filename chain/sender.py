@@ -1,9 +1,16 @@
 """Signs locally, numbers nonces, bounds gas and fees, sends, and waits for confirmations.
 
-One ``TransactionSender`` per signing account per process. Nonces come from the node's
-*pending* transaction count, raised to at least the next nonce this process handed out, under
-a lock held from numbering to sending: two threads never share a nonce, and a restart simply
-resumes from what the node knows (pending transactions included).
+One ``TransactionSender`` per signing account per process (:class:`chain.runtime.ChainRuntime`
+builds it once and hands it to every chain writer: anchors, mints, deployments). Nonces come
+from the node's *pending* count (mined + the unbroken run in its pool), raised to at least
+the next nonce this process handed out, under one lock: two writers never share a nonce, and
+a restart resumes from what the node knows.
+
+Every nonce handed out is either sent, or given back with :meth:`release` (the next signing
+reuses the lowest one given back, so no gap is left behind). What this process signed and
+has not seen mined stays in an outbox, so :meth:`close_gap` can send it again when the node
+lost it; a nonce nobody here can send any more (the transaction vanished, e.g. with a chain
+rollback) is filled with a no-op transfer to self, so everything above it can be mined.
 """
 
 from __future__ import annotations
@@ -11,16 +18,18 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from eth_account.signers.local import LocalAccount
+from eth_utils.address import to_checksum_address
 from hexbytes import HexBytes
 from web3 import Web3
-from web3.exceptions import TransactionNotFound, Web3RPCError
-from web3.types import TxParams, TxReceipt
+from web3.exceptions import TransactionNotFound
+from web3.types import TxParams, TxReceipt, Wei
 
-from chain.errors import ChainError, TransactionTimeout
+from chain.errors import ChainError, ChainUnavailable, TransactionTimeout
 from chain.retry import RetryPolicy, call_with_retry
+from chain.revert import REJECTED_ERRORS
 
 
 @dataclass(frozen=True)
@@ -61,6 +70,9 @@ class TxResult:
 
 # Replies of nodes to a raw transaction they already hold: the send did go through.
 _ALREADY_KNOWN = ("already known", "known transaction", "already imported", "alreadyknown")
+FILLER_GAS = 21_000
+MAX_GAP = 256  # nonces close_gap fills in one call, at most
+OUTBOX_PRUNE_AT = 256  # signed-unmined transactions remembered before pruning the mined ones
 
 
 class TransactionSender:
@@ -72,6 +84,8 @@ class TransactionSender:
         self.settings = settings
         self._lock = threading.Lock()
         self._next_nonce: int | None = None
+        self._released: set[int] = set()
+        self._outbox: dict[int, SignedTx] = {}
         self._chain_id: int | None = None
 
     @property
@@ -101,44 +115,115 @@ class TransactionSender:
         """Numbers, signs and sends ``tx`` (to/data/value) with an explicit gas limit.
 
         Returns the transaction hash as 0x-hex. The transaction is in the node's pool, not
-        necessarily mined: call :meth:`wait` for that.
+        necessarily mined: call :meth:`wait` for that. If the send fails the signed bytes stay
+        in the outbox (the node may hold them after all): :meth:`close_gap` sends them again
+        if the nonce turns out to be missing.
         """
         with self._lock:
             signed = self._sign_locked(tx, gas_limit)
-            try:
-                self._send_raw(signed.raw, signed.tx_hash)
-            except BaseException:
-                self._next_nonce = None  # resync from the node next time
-                raise
-            return signed.tx_hash
+        try:
+            self._send_raw(signed.raw, signed.tx_hash)
+        except ChainUnavailable:
+            raise  # no answer: the node may hold it; the outbox keeps it for close_gap
+        except ChainError:
+            self.release(signed)  # refused: never in the pool, so the nonce is free again
+            raise
+        return signed.tx_hash
 
     def sign(self, tx: TxParams, gas_limit: int) -> SignedTx:
         """Numbers and signs ``tx`` without sending it, so a caller can record it first.
 
-        The nonce is reserved in this process; :meth:`broadcast` sends the bytes (again and
-        again if need be: a resend of the same bytes is the same transaction).
+        The nonce is reserved in this process until the bytes are sent (:meth:`broadcast`,
+        again and again if need be: a resend of the same bytes is the same transaction) or
+        given back (:meth:`release`).
         """
         with self._lock:
             return self._sign_locked(tx, gas_limit)
 
     def broadcast(self, signed: SignedTx) -> None:
         """Sends signed bytes; a node that already holds them counts as success."""
-        try:
-            self._send_raw(signed.raw, signed.tx_hash, already_known_ok=True)
-        except BaseException:
-            with self._lock:
-                self._next_nonce = None
-            raise
+        self._send_raw(signed.raw, signed.tx_hash, already_known_ok=True)
 
-    def _sign_locked(self, tx: TxParams, gas_limit: int) -> SignedTx:
-        assert 21_000 <= gas_limit <= 30_000_000, f"gas_limit={gas_limit} out of bounds"
-        pending = int(
+    def release(self, signed: SignedTx) -> None:
+        """``signed`` will never be sent: its nonce goes to the next transaction signed.
+
+        Precondition: ``signed`` came from :meth:`sign` of this sender and was never
+        broadcast (a sent transaction's nonce is the chain's to settle, not ours).
+        """
+        with self._lock:
+            if self._outbox.get(signed.nonce) != signed:
+                return  # not ours, or already given back: nothing is reserved for it
+            del self._outbox[signed.nonce]
+            if self._next_nonce is not None and signed.nonce == self._next_nonce - 1:
+                self._next_nonce -= 1
+                while self._next_nonce - 1 in self._released:
+                    self._next_nonce -= 1
+                    self._released.discard(self._next_nonce)
+            else:
+                self._released.add(signed.nonce)
+
+    def pending_nonce(self) -> int:
+        """The node's next nonce after what it has mined and holds in an unbroken run."""
+        return self.transaction_count(self.address, "pending")
+
+    def transaction_count(self, address: str, block: Literal["latest", "pending"]) -> int:
+        """``eth_getTransactionCount`` of any account (e.g. a key that signed before a
+        rotation), through this sender's retry policy."""
+        checksummed = to_checksum_address(address)
+        return int(
             self._rpc(
                 "eth_getTransactionCount",
-                lambda: self.w3.eth.get_transaction_count(self.account.address, "pending"),
+                lambda: self.w3.eth.get_transaction_count(checksummed, block),
             )
         )
-        nonce = max(pending, self._next_nonce or 0)
+
+    def close_gap(self, below: int) -> list[int]:
+        """Makes every nonce under ``below`` minable: sends again what this process signed
+        and the node lost, fills any other missing nonce with a no-op transfer to self.
+
+        For a transaction at nonce ``below`` that waits behind nonces the chain will never
+        mine (they vanished with a rollback, or died with a process that never sent them).
+        Returns the nonces filled with a no-op. Raises ChainError past ``MAX_GAP`` nonces.
+        """
+        with self._lock:
+            pending = self.pending_nonce()
+            if below - pending > MAX_GAP:
+                raise ChainError(f"nonce gap {pending}..{below - 1} is wider than {MAX_GAP}")
+            filled: list[int] = []
+            for nonce in range(pending, below):
+                self._released.discard(nonce)
+                kept = self._outbox.get(nonce)
+                if kept is not None:
+                    try:
+                        self._send_raw(kept.raw, kept.tx_hash, already_known_ok=True)
+                        continue
+                    except ChainUnavailable:
+                        raise
+                    except ChainError:
+                        pass  # refused for good (funds, fees): the no-op takes its nonce
+                filler: TxParams = {"to": self.account.address, "value": Wei(0)}
+                no_op = self._sign_at(filler, FILLER_GAS, nonce)
+                self._send_raw(no_op.raw, no_op.tx_hash, already_known_ok=True)
+                filled.append(nonce)
+            self._next_nonce = max(self._next_nonce or 0, below)
+            return filled
+
+    def _sign_locked(self, tx: TxParams, gas_limit: int) -> SignedTx:
+        pending = self.pending_nonce()
+        self._released = {n for n in self._released if n >= pending}
+        if self._released:
+            nonce = min(self._released)
+            self._released.discard(nonce)
+        else:
+            nonce = max(pending, self._next_nonce or 0)
+            self._next_nonce = nonce + 1
+        if len(self._outbox) >= OUTBOX_PRUNE_AT:
+            mined = self.confirmed_nonce()
+            self._outbox = {n: t for n, t in self._outbox.items() if n >= mined}
+        return self._sign_at(tx, gas_limit, nonce)
+
+    def _sign_at(self, tx: TxParams, gas_limit: int, nonce: int) -> SignedTx:
+        assert 21_000 <= gas_limit <= 30_000_000, f"gas_limit={gas_limit} out of bounds"
         full: dict[str, Any] = {
             **dict(tx),
             "from": self.account.address,
@@ -148,18 +233,14 @@ class TransactionSender:
             "type": 2,
             **self._fees(),
         }
-        signed = self.account.sign_transaction(full)
-        self._next_nonce = nonce + 1
-        return SignedTx(nonce, bytes(signed.raw_transaction), "0x" + bytes(signed.hash).hex())
+        raw = self.account.sign_transaction(full)
+        signed = SignedTx(nonce, bytes(raw.raw_transaction), "0x" + bytes(raw.hash).hex())
+        self._outbox[nonce] = signed
+        return signed
 
     def confirmed_nonce(self) -> int:
         """How many of this account's transactions are mined (the next unmined nonce)."""
-        return int(
-            self._rpc(
-                "eth_getTransactionCount",
-                lambda: self.w3.eth.get_transaction_count(self.account.address, "latest"),
-            )
-        )
+        return self.transaction_count(self.address, "latest")
 
     def receipt(self, tx_hash: str) -> TxReceipt | None:
         """The receipt of ``tx_hash`` if mined, else None (no waiting)."""
@@ -173,7 +254,7 @@ class TransactionSender:
             retrying, first = not first, False
             try:
                 self.w3.eth.send_raw_transaction(raw)
-            except Web3RPCError as e:
+            except REJECTED_ERRORS as e:
                 # A retry after a lost reply finds the node already holding our transaction.
                 known = any(m in str(e).lower() for m in _ALREADY_KNOWN)
                 if known and (retrying or already_known_ok):

@@ -93,14 +93,19 @@ class AzoraToken:
         *,
         settings: TxSettings | None = None,
         artifact: ContractArtifact | None = None,
+        sender: TransactionSender | None = None,
     ) -> None:
+        """``sender``: the process's one sender for the signing key (ChainRuntime's); else
+        one of its own for ``account`` (tools, tests), else read-only."""
         self.w3 = w3
         self.artifact = artifact or load_artifact()
-        self.settings = settings or TxSettings()
+        self.settings = sender.settings if sender else (settings or TxSettings())
         self.address = to_checksum_address(address)
         self.contract: Contract = w3.eth.contract(address=self.address, abi=self.artifact.abi)
         self._selectors = error_selectors(self.artifact.abi)
-        self.sender = TransactionSender(w3, account, self.settings) if account else None
+        if sender is None and account is not None:
+            sender = TransactionSender(w3, account, self.settings)
+        self.sender = sender
 
     # -- construction -------------------------------------------------------------------
 
@@ -113,13 +118,15 @@ class AzoraToken:
         *,
         settings: TxSettings | None = None,
         artifact: ContractArtifact | None = None,
+        sender: TransactionSender | None = None,
     ) -> tuple[AzoraToken, TxResult]:
-        """Deploys a new AzoraToken granting ``admin`` (default: the signer) every role."""
+        """Deploys a new AzoraToken granting ``admin`` (default: the signer) every role,
+        sent through ``sender`` when given (the process's one sender for ``account``)."""
         artifact = artifact or load_artifact()
-        settings = settings or TxSettings()
+        settings = sender.settings if sender else (settings or TxSettings())
         admin_address = to_checksum_address(admin or account.address)
         args = w3.codec.encode(["address"], [admin_address])
-        sender = TransactionSender(w3, account, settings)
+        sender = sender or TransactionSender(w3, account, settings)
         tx_hash = sender.send(
             {"data": HexStr(artifact.bytecode + args.hex()), "value": Wei(0)}, DEPLOY_GAS_LIMIT
         )
@@ -127,8 +134,7 @@ class AzoraToken:
         address = receipt.get("contractAddress")
         if receipt["status"] != 1 or not address:
             raise TransactionReverted("AzoraToken deployment reverted", tx_hash=tx_hash)
-        token = cls(w3, str(address), account, settings=settings, artifact=artifact)
-        token.sender = sender  # keep the nonce state of the deploying sender
+        token = cls(w3, str(address), settings=settings, artifact=artifact, sender=sender)
         return token, _result(tx_hash, receipt)
 
     @classmethod
@@ -141,12 +147,13 @@ class AzoraToken:
         settings: TxSettings | None = None,
         artifact: ContractArtifact | None = None,
         require_same_code: bool = False,
+        sender: TransactionSender | None = None,
     ) -> AzoraToken:
         """Binds to an existing deployment; raises ContractNotDeployed when no code is there.
 
         With ``require_same_code`` the runtime code must equal the artifact's byte for byte.
         """
-        token = cls(w3, address, account, settings=settings, artifact=artifact)
+        token = cls(w3, address, account, settings=settings, artifact=artifact, sender=sender)
         token.check_deployed(require_same_code)
         return token
 
@@ -190,16 +197,21 @@ class AzoraToken:
         sender = self._require_sender()
         return sender.sign(self._prepare(fn_name, args, simulate), GAS_LIMITS[fn_name])
 
-    def _prepare(self, fn_name: str, args: tuple[Any, ...], simulate: bool) -> TxParams:
+    def simulate(self, fn_name: str, *args: Any) -> None:
+        """Runs ``fn_name(*args)`` as an ``eth_call`` from the signer: TransactionReverted
+        (the custom error decoded) if it would revert; nothing is signed or sent."""
         sender = self._require_sender()
         fn = self.contract.functions[fn_name](*args)
+        try:
+            self._read(fn_name, lambda: fn.call({"from": sender.address}))
+        except REVERT_ERRORS as e:
+            raise to_reverted(e, self._selectors, fn_name) from e
+        except REJECTED_ERRORS as e:
+            raise ChainError(f"{fn_name} rejected by the node: {e}") from e
+
+    def _prepare(self, fn_name: str, args: tuple[Any, ...], simulate: bool) -> TxParams:
         if simulate:
-            try:
-                self._read(fn_name, lambda: fn.call({"from": sender.address}))
-            except REVERT_ERRORS as e:
-                raise to_reverted(e, self._selectors, fn_name) from e
-            except REJECTED_ERRORS as e:
-                raise ChainError(f"{fn_name} rejected by the node: {e}") from e
+            self.simulate(fn_name, *args)
         data = self.contract.encode_abi(fn_name, args=list(args))
         tx: TxParams = {"to": self.address, "data": data, "value": Wei(0)}
         return tx
@@ -281,25 +293,48 @@ class AzoraToken:
 
     # -- anchors ----------------------------------------------------------------------------
 
-    def send_anchor(self, tree_size: int, root: bytes) -> str:
-        """Sends ``anchor(tree_size, root)`` and returns its tx hash without waiting."""
+    def _anchor_args(
+        self, tree_size: int, root: bytes, proof: Sequence[bytes]
+    ) -> tuple[int, bytes, list[bytes]]:
         if not 1 <= tree_size <= UINT64_MAX:
             raise ValueError(f"tree_size={tree_size} outside [1, 2**64)")
-        return self.send("anchor", tree_size, _as_bytes32(root, "root"))
+        if len(proof) > MAX_PROOF_NODES + 1:
+            raise ValueError(f"a consistency proof has at most 65 nodes, got {len(proof)}")
+        nodes = [_as_bytes32(p, "proof node") for p in proof]
+        return tree_size, _as_bytes32(root, "root"), nodes
 
-    def sign_anchor(self, tree_size: int, root: bytes) -> SignedTx:
-        """Signs ``anchor(tree_size, root)`` (simulated first) without sending it."""
-        if not 1 <= tree_size <= UINT64_MAX:
-            raise ValueError(f"tree_size={tree_size} outside [1, 2**64)")
-        return self.sign("anchor", tree_size, _as_bytes32(root, "root"))
+    def send_anchor(self, tree_size: int, root: bytes, proof: Sequence[bytes] = ()) -> str:
+        """Sends ``anchor(tree_size, root, proof)`` and returns its tx hash without waiting."""
+        return self.send("anchor", *self._anchor_args(tree_size, root, proof))
 
-    def anchor(self, tree_size: int, root: bytes) -> TxResult:
+    def sign_anchor(self, tree_size: int, root: bytes, proof: Sequence[bytes] = ()) -> SignedTx:
+        """Signs ``anchor(tree_size, root, proof)`` (simulated first) without sending it."""
+        return self.sign("anchor", *self._anchor_args(tree_size, root, proof))
+
+    def anchor(self, tree_size: int, root: bytes, proof: Sequence[bytes] = ()) -> TxResult:
         """Anchors a tree head and waits for confirmation; the signer needs ANCHOR_ROLE.
 
-        Raises TransactionReverted (error_name ``AzoraTreeSizeNotIncreasing``) when
-        ``tree_size`` is not above the last anchored size.
+        ``proof`` is the RFC 9162 consistency proof from the last anchored size (empty for
+        the first anchor). Raises TransactionReverted naming the contract's error:
+        ``AzoraTreeSizeNotIncreasing``, ``AzoraInconsistentAnchor`` or
+        ``AzoraFirstAnchorTakesNoProof``.
         """
-        return self.wait(self.send_anchor(tree_size, root), "anchor")
+        return self.wait(self.send_anchor(tree_size, root, proof), "anchor")
+
+    def verify_consistency(
+        self, old_size: int, new_size: int, old_root: bytes, new_root: bytes, proof: Sequence[bytes]
+    ) -> bool:
+        """Asks the contract whether ``proof`` links the two tree heads (what ``anchor`` checks).
+
+        Inputs the ABI could not encode are answered False locally, as the contract answers
+        every other bad input.
+        """
+        if not (0 <= old_size <= UINT64_MAX and 0 <= new_size <= UINT64_MAX):
+            return False
+        if len(old_root) != 32 or len(new_root) != 32 or any(len(p) != 32 for p in proof):
+            return False
+        args = (old_size, new_size, bytes(old_root), bytes(new_root), [bytes(p) for p in proof])
+        return bool(self._call("verifyConsistency", *args))
 
     def anchor_count(self) -> int:
         return int(self._call("anchorCount"))

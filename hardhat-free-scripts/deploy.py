@@ -13,7 +13,7 @@ from dataclasses import asdict
 import _common
 
 from chain.connect import connect
-from chain.deploy import default_deployments_path, deploy_or_reuse
+from chain.deploy import deploy_or_reuse
 from chain.errors import ChainError
 from chain.keys import load_account
 from chain.sender import TxSettings
@@ -24,10 +24,14 @@ def main(argv: list[str] | None = None) -> int:
     _common.add_chain_options(parser)
     parser.add_argument("--admin", help="admin address (default: the signer)")
     args = parser.parse_args(argv)
-    path = args.deployments or default_deployments_path()
+    path = _common.deployments_path(args)
     try:
         w3 = connect(args.rpc_url)
-        account = load_account(key_file=args.key_file, chain_id=int(w3.eth.chain_id))
+        account = load_account(
+            _common.signing_key(args),
+            chain_id=int(w3.eth.chain_id),
+            keystore_password=_common.keystore_password(),
+        )
         outcome = deploy_or_reuse(
             w3,
             account,

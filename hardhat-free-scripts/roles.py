@@ -36,12 +36,16 @@ def main(argv: list[str] | None = None) -> int:
         w3 = connect(args.rpc_url)
         signer = None
         if args.action != "check":
-            signer = load_account(key_file=args.key_file, chain_id=int(w3.eth.chain_id))
+            signer = load_account(
+                _common.signing_key(args),
+                chain_id=int(w3.eth.chain_id),
+                keystore_password=_common.keystore_password(),
+            )
         settings = TxSettings(confirmations=args.confirmations)
         if args.address:
             token = AzoraToken.at(w3, args.address, signer, settings=settings)
         else:
-            token = recorded_token(w3, signer, args.deployments, settings=settings)
+            token = recorded_token(w3, signer, _common.deployments_path(args), settings=settings)
         if args.action == "grant":
             print(f"granted in {token.grant_role(role, args.account).tx_hash}")
         elif args.action == "revoke":

@@ -6,11 +6,18 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import func, select, text
 
-from api.deps import Context, LedgerDep
-from ledger.store.tables import anchors, journal_head
+from api.context import ApiContext
+from api.deps import Context
+from chain.health import HALTING, HEALING, AnchoringHealth
+from chain.localnode import rpc_chain_id
+from chain.saga import TxState
+from chain.tables import anchors
 from ledger.tokenlog import TokenLog
 
 router = APIRouter(tags=["operations"])
+
+CHAIN_PROBE_TIMEOUT_S = 0.5
+ALERT_KINDS = (*HALTING, *HEALING)
 
 
 @router.get("/healthz")
@@ -19,36 +26,48 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
+def _anchoring_health(context: ApiContext) -> AnchoringHealth | None:
+    return None if context.chain is None else context.chain.health()
+
+
 @router.get(
     "/readyz", responses={503: {"description": "The database or the chain does not answer"}}
 )
 def readyz(context: Context) -> JSONResponse:
-    """Readiness: the database answers, and the chain does when anchoring is on."""
-    body = {"status": "ok", "database": "ok", "chain": "disabled"}
+    """Readiness: the database answers, and, when anchoring is on, the chain does and
+    anchoring is neither halted nor behind a rollback it has not healed yet."""
+    body: dict[str, object] = {"status": "ok", "database": "ok", "chain": "disabled"}
     try:
         with context.ledger.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except Exception as error:
         body.update(status="unavailable", database=type(error).__name__)
-    chain = context.chain_status()
-    body["chain"] = chain.detail
-    if not chain.ok:
-        body["status"] = "unavailable"
+    if context.chain is not None:
+        chain_id = rpc_chain_id(context.chain.config.rpc_url, timeout_s=CHAIN_PROBE_TIMEOUT_S)
+        body["chain"] = "unreachable" if chain_id is None else f"ok (chain id {chain_id})"
+        if chain_id is None:
+            body["status"] = "unavailable"
+        anchoring = _anchoring_health(context)
+        if anchoring is not None:
+            body["anchoring"] = anchoring.as_json()
+            if anchoring.alerts:
+                body["status"] = "unavailable"
     return JSONResponse(body, status_code=200 if body["status"] == "ok" else 503)
 
 
 @router.get("/metrics", response_class=PlainTextResponse)
-def metrics(book: LedgerDep) -> PlainTextResponse:
-    """Prometheus text format: journal head, token log size, anchors by status."""
-    with book.engine.connect() as conn:
-        head = conn.execute(select(journal_head.c.seq)).scalar() or 0
+def metrics(context: Context) -> PlainTextResponse:
+    """Prometheus text format: journal head, token log size, anchors by status, alerts."""
+    engine = context.ledger.engine
+    head = context.ledger.head_seq()
+    with engine.connect() as conn:
         by_status: dict[str, int] = dict(
             conn.execute(select(anchors.c.status, func.count()).group_by(anchors.c.status)).all()
         )
         anchored = conn.execute(
             select(func.max(anchors.c.tree_size)).where(anchors.c.status == "confirmed")
         ).scalar()
-    log_size = TokenLog(book.engine).size()
+    log_size = TokenLog(engine).size()
     lines = [
         "# HELP azora_journal_seq Sequence number of the last journal entry.",
         "# TYPE azora_journal_seq gauge",
@@ -65,6 +84,20 @@ def metrics(book: LedgerDep) -> PlainTextResponse:
         "# HELP azora_anchor_attempts Anchor attempts by status.",
         "# TYPE azora_anchor_attempts gauge",
     ]
-    for status in ("signed", "submitted", "confirmed", "dropped", "failed"):
+    for status in TxState:
         lines.append(f'azora_anchor_attempts{{status="{status}"}} {by_status.get(status, 0)}')
+    anchoring = _anchoring_health(context)
+    if anchoring is not None:
+        kinds = {a.kind for a in anchoring.alerts}
+        lines += [
+            "# HELP azora_anchoring_alert Open anchoring alerts by kind (1 open, 0 not).",
+            "# TYPE azora_anchoring_alert gauge",
+            *(f'azora_anchoring_alert{{kind="{k}"}} {int(k in kinds)}' for k in ALERT_KINDS),
+            "# HELP azora_anchoring_halted 1 while anchoring waits for an operator.",
+            "# TYPE azora_anchoring_halted gauge",
+            f"azora_anchoring_halted {int(anchoring.halted)}",
+            "# HELP azora_anchor_lag_seconds Age of the oldest leaf not under a confirmed anchor.",
+            "# TYPE azora_anchor_lag_seconds gauge",
+            f"azora_anchor_lag_seconds {anchoring.lag_s or 0:.3f}",
+        ]
     return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")

@@ -17,9 +17,11 @@ from api.errors import ApiProblem, problem_response
 from api.ids import EntryPath
 from api.schemas.common import PROTECTED, problems
 from chain.anchoring import retry_after_s
-from ledger.proofs import ANCHORS_MAX_LIMIT, NotAnchored
+from chain.errors import ChainError
+from chain.proofs import ANCHORS_MAX_LIMIT, NotAnchored
 
 router = APIRouter(tags=["proofs"])
+CHAIN_RETRY_AFTER_S = 5
 
 
 @router.get("/v1/anchors", responses=problems(422))
@@ -40,7 +42,7 @@ def list_anchors(
 
 @router.get(
     "/v1/proofs/entries/{entry_id}",
-    responses=PROTECTED | problems(404, 409),
+    responses=PROTECTED | problems(404, 409, 503),
 )
 def entry_proof(
     context: Context,
@@ -49,7 +51,9 @@ def entry_proof(
 ) -> Any:
     """Inclusion proof of an entry's token-log leaf against the latest confirmed anchor.
 
-    409 `not-anchored` with `Retry-After` while no confirmed anchor covers it yet.
+    409 `not-anchored` with `Retry-After` while no confirmed anchor covers it yet; 503 while
+    the chain cannot confirm the anchor (a proof is only served against an anchor the chain
+    holds).
     """
     book = context.ledger
     entry = book.get_entry(entry_id)
@@ -64,6 +68,14 @@ def entry_proof(
             "not-anchored",
             error.detail,
             headers={"Retry-After": str(error.retry_after_s)},
+        )
+    except ChainError:
+        # The anchor cannot be confirmed on chain right now: no proof rather than one
+        # against an anchor the chain may no longer hold.
+        return problem_response(
+            "unavailable",
+            "the chain cannot confirm the anchor right now; retry later",
+            headers={"Retry-After": str(CHAIN_RETRY_AFTER_S)},
         )
 
 

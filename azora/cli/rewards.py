@@ -55,7 +55,9 @@ def settle(state: CliState) -> None:
 def reconcile(state: CliState) -> None:
     """The token's totalSupply against the ledger's withdrawn balance; exit 1 if unequal."""
     container = state.container()
-    report = reconcile_supply(container.ledger, container.chain.minter())
+    if not container.settings.anchoring:
+        raise click.ClickException("anchoring is off (AZORA_ANCHORING): no chain to reconcile with")
+    report = reconcile_supply(container.ledger, container.chain.minter)
     click.echo(f"on-chain totalSupply:        {format_amount(report.total_supply, AZR)} AZR")
     click.echo(f"ledger platform:azr:withdrawn: {format_amount(report.withdrawn, AZR)} AZR")
     if report.minting:

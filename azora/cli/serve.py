@@ -10,6 +10,8 @@ from azora.cli.base import CliState, pass_state
 from azora.settings import Settings
 from chain.errors import ChainError
 from chain.localnode import stop_pid
+from chain.redact import redact_url
+from chain.runtime import ensure_local_node
 
 
 def _prepare_chain(state: CliState) -> int | None:
@@ -20,13 +22,15 @@ def _prepare_chain(state: CliState) -> int | None:
     and the API serves anyway (anchoring retries in the background). Returns the PID of a
     local node started here (stopped again when serving ends).
     """
-    chain = state.container().chain
+    container = state.container()
+    config = container.chain_config()
     started: int | None = None
     try:
-        started = chain.ensure_local_node()
+        started = ensure_local_node(config)
         if started is not None:
-            click.echo(f"started a local anvil (pid {started}) at {chain.config.rpc_url}", err=True)
-        token = chain.token(deploy_if_missing=True)
+            where = redact_url(config.rpc_url)
+            click.echo(f"started a local anvil (pid {started}) at {where}", err=True)
+        token = container.chain.deploy()
     except ChainError as error:
         click.echo(f"warning: chain unavailable, anchoring will retry: {error}", err=True)
         return started

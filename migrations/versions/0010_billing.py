@@ -1,7 +1,7 @@
 """Billing: plans and features (seeded), subscriptions, their event history, paid changes.
 
 Revision ID: 0010_billing
-Revises: 0005_anchors
+Revises: 0006_chain
 Create Date: 2026-12-03
 
 Only alembic and sqlalchemy are imported: the plans, features and transition triples are
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010_billing"
-down_revision: str | Sequence[str] | None = "0005_anchors"
+down_revision: str | Sequence[str] | None = "0006_chain"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

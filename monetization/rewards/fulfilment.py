@@ -8,9 +8,10 @@ fulfiller succeeds, and voids it when the fulfiller fails.
   subscription and marketplace modules read; automatic.
 * merchandise: needs a shipping address; an admin fulfils or rejects it later.
 * on-chain withdrawal: needs an Ethereum address; mints ERC-20 AZR through a
-  :class:`Minter`; the hold is posted only once the mint is confirmed. The minter signs
-  without sending, so the workflow can record the signed transaction before it is
-  broadcast, and can later ask what became of it (:meth:`Minter.inspect`).
+  :class:`Minter` (a port: the chain adapter is ``chain.minting.ChainMinter``); the hold is
+  posted only once the mint is confirmed. The minter signs without sending, so the workflow
+  can record the signed transaction before it is broadcast, and can later ask what became
+  of it (:meth:`Minter.inspect`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any, Protocol
 
 from sqlalchemy import Connection
@@ -29,6 +29,7 @@ from monetization.rewards.model import (
     ETH_ADDRESS_RE,
     CatalogItem,
     ItemType,
+    MintState,
     Redemption,
     SignedMint,
 )
@@ -118,31 +119,33 @@ class MintReceipt:
     block_number: int
 
 
-class MintFailed(Exception):
+class MintError(Exception):
+    """Root of what a :class:`Minter` may raise on purpose. Anything else is a bug: it
+    propagates, and leaves the redemption (and the user's hold) as it was."""
+
+
+class MintFailed(MintError):
     """The mint did not happen (refused, reverted): the hold must be voided."""
 
 
-class MintPending(Exception):
+class MintPending(MintError):
     """No confirmation yet (timeout, RPC outage): ask again later, the hold stays."""
-
-
-class MintCheck(StrEnum):
-    """What became of a recorded mint transaction, as the chain says now."""
-
-    MINED = "mined"  # mined, succeeded, as deep as the settings ask
-    SHALLOW = "shallow"  # mined, not deep enough yet: ask again later
-    REVERTED = "reverted"  # mined and failed: nothing minted
-    DROPPED = "dropped"  # not mined, and its nonce is used by a mined transaction: never
-    UNMINED = "unmined"  # not mined, nonce still free: send the same bytes again
 
 
 @dataclass(frozen=True)
 class MintStatus:
-    check: MintCheck
+    """What the chain says of a recorded mint, in the states of :class:`MintState` (the
+    chain-write saga's words): the state to record, and whether to send the same bytes
+    again (not mined, its nonce still free)."""
+
+    state: MintState
+    resend: bool = False
     detail: str = ""
 
 
 class Minter(Protocol):
+    """The port through which withdrawals reach a chain (the adapter: ``chain.minting``)."""
+
     def sign_mint(self, to: str, amount: int) -> SignedMint:
         """Sign the mint (after simulating it) without sending it. MintFailed if it would
         fail or cannot be signed: nothing was sent."""
@@ -152,7 +155,7 @@ class Minter(Protocol):
         MintPending if the node did not take them."""
 
     def discard(self, signed: SignedMint) -> None:
-        """``signed`` will never be sent: do not leave a gap in the signer's nonces."""
+        """``signed`` will never be sent: give its nonce back, leaving no gap."""
 
     def wait_mint(self, tx_hash: str) -> MintReceipt:
         """The confirmed mint; MintFailed if it reverted, MintPending if not yet known."""
@@ -198,109 +201,3 @@ def _no_extras(item: CatalogItem, *, shipping_address: object, eth_address: obje
         raise InvalidRedemption(
             f"a {item.type.value} redemption takes neither shipping_address nor eth_address"
         )
-
-
-class ChainMinter:
-    """A :class:`Minter` over the chain adapter's :class:`chain.AzoraToken`."""
-
-    def __init__(self, token: Any) -> None:
-        self.token = token
-
-    def sign_mint(self, to: str, amount: int) -> SignedMint:
-        from eth_utils.address import to_checksum_address
-
-        from chain.errors import ChainError
-
-        try:
-            sender = self.token.sender
-            signed = self.token.sign("mint", to_checksum_address(to), amount)
-            return SignedMint(
-                int(sender.chain_id()),
-                str(sender.address),
-                int(signed.nonce),
-                bytes(signed.raw),
-                str(signed.tx_hash),
-            )
-        except ChainError as error:
-            raise MintFailed(f"mint refused: {error}") from error
-
-    def broadcast(self, signed: SignedMint) -> None:
-        from chain.sender import SignedTx
-
-        try:
-            self.token.sender.broadcast(SignedTx(signed.nonce, signed.raw, signed.tx_hash))
-        except Exception as error:  # ChainError, or a node's own exception type: recorded
-            # either way, so what became of it is for inspect() to say, not this call.
-            raise MintPending(f"mint {signed.tx_hash} not sent: {error}") from error
-
-    def discard(self, signed: SignedMint) -> None:
-        # The sender reserved this nonce in-process; a fresh sender numbers from the node's
-        # pending count again, so the next mint does not wait behind a nonce never sent.
-        # (chain/ has no public "release this nonce" yet.)
-        from chain.sender import TransactionSender
-
-        old = self.token.sender
-        self.token.sender = TransactionSender(old.w3, old.account, old.settings)
-
-    def wait_mint(self, tx_hash: str) -> MintReceipt:
-        from chain.errors import ChainError, TransactionReverted, TransactionTimeout
-
-        try:
-            result = self.token.wait(tx_hash, "mint")
-        except TransactionReverted as error:
-            raise MintFailed(f"mint reverted: {error}") from error
-        except TransactionTimeout as error:
-            raise MintPending(str(error)) from error
-        except ChainError as error:
-            raise MintPending(f"cannot read the mint's receipt: {error}") from error
-        return MintReceipt(result.tx_hash, result.block_number)
-
-    def inspect(self, signed: SignedMint) -> MintStatus:
-        from chain.errors import ChainError
-        from chain.retry import call_with_retry
-
-        sender = self.token.sender
-        w3 = self.token.w3
-        try:
-            if int(sender.chain_id()) != signed.chain_id:
-                raise MintPending(
-                    f"mint {signed.tx_hash} was signed for chain {signed.chain_id}, "
-                    f"the node serves chain {sender.chain_id()}"
-                )
-            # The nonce first, the receipt second: read the other way round, a mint mined
-            # in between would look dropped.
-            if signed.signer.lower() == str(sender.address).lower():
-                mined_nonces = int(sender.confirmed_nonce())
-            else:  # the configured key changed since: ask about the one that signed
-                mined_nonces = int(
-                    call_with_retry(
-                        lambda: w3.eth.get_transaction_count(signed.signer, "latest"),
-                        sender.settings.retry,
-                        "eth_getTransactionCount",
-                    )
-                )
-            receipt = sender.receipt(signed.tx_hash)
-            if receipt is None:
-                if signed.nonce < mined_nonces:
-                    return MintStatus(
-                        MintCheck.DROPPED,
-                        f"nonce {signed.nonce} of {signed.signer} was used by another "
-                        f"transaction: mint {signed.tx_hash} can never be mined",
-                    )
-                return MintStatus(MintCheck.UNMINED)
-            block = int(receipt["blockNumber"])
-            head = int(call_with_retry(lambda: w3.eth.block_number, sender.settings.retry, "head"))
-            if head - block + 1 < sender.settings.confirmations:
-                return MintStatus(MintCheck.SHALLOW, f"mined in block {block}")
-            if receipt["status"] != 1:
-                try:
-                    self.token.wait(signed.tx_hash, "mint")  # names the revert reason
-                except ChainError as error:
-                    return MintStatus(MintCheck.REVERTED, f"mint reverted: {error}")
-                return MintStatus(MintCheck.REVERTED, f"mint reverted in block {block}")
-            return MintStatus(MintCheck.MINED, f"mined in block {block}")
-        except ChainError as error:
-            raise MintPending(f"cannot read mint {signed.tx_hash}: {error}") from error
-
-    def total_supply(self) -> int:
-        return int(self.token.total_supply())

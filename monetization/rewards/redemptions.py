@@ -16,8 +16,8 @@ Crash safety rests on one ordering and one rule:
 Stock is a guarded decrement (``stock = stock - 1 WHERE stock >= 1``) under a CHECK
 ``stock >= 0``: it never goes below zero under any concurrency.
 
-Withdrawals add the chain to this, with the same "record, then act" ordering as the
-anchoring worker (``chain/anchoring.py``): the claim moves the row to ``minting``; the mint
+Withdrawals add the chain to this, with the chain-write saga's "record, then act" ordering
+(``chain/saga.py``, shared with anchoring): the claim moves the row to ``minting``; the mint
 is *signed* (not sent) and the signed bytes, nonce, signer and chain are stored with the
 row (``mint_state`` signed) -- a conditional UPDATE that only a row still minting and not
 being abandoned accepts; only then is it broadcast (submitted) and waited for. Whatever a
@@ -78,8 +78,8 @@ from monetization.rewards.errors import (
 )
 from monetization.rewards.fulfilment import (
     FULFILLERS,
-    MintCheck,
     Minter,
+    MintError,
     MintFailed,
     MintPending,
 )
@@ -443,7 +443,7 @@ class Redemptions:
         try:
             minter = self.minter()
             signed = minter.sign_mint(r.eth_address, r.price)
-        except Exception as error:  # no chain, refused, reverted in simulation: none signed
+        except MintError as error:  # no chain, refused, reverted in simulation: none signed
             log.warning("withdrawal %s: mint not signed: %s", r.id, error)
             return self._abandon_mint(r, f"mint failed: {error}")
         try:
@@ -521,20 +521,20 @@ class Redemptions:
             return self.settle_one(r.id)
         try:
             status = self.minter().inspect(r.mint)
-            if status.check is MintCheck.UNMINED:
+            if status.resend:
                 self.minter().broadcast(r.mint)
                 self._set_mint_state(r.id, MintState.SUBMITTED)
                 log.info("withdrawal %s: mint %s sent again", r.id, r.tx_hash)
                 status = self.minter().inspect(r.mint)
-        except Exception as error:  # chain unreachable, no minter configured...: wait
+        except MintError as error:  # chain unreachable, no minter configured...: wait
             log.warning("withdrawal %s: cannot settle mint %s yet: %s", r.id, r.tx_hash, error)
             return self._load(r.id)
-        if status.check is MintCheck.MINED:
+        if status.state is MintState.CONFIRMED:
             self._set_mint_state(r.id, MintState.CONFIRMED)
             return self._post_mint(self._load(r.id))
-        if status.check is MintCheck.REVERTED:
+        if status.state is MintState.FAILED:
             return self._mint_failed(r, status.detail, MintState.FAILED)
-        if status.check is MintCheck.DROPPED:
+        if status.state is MintState.DROPPED:
             return self._mint_failed(r, f"mint dropped: {status.detail}", MintState.DROPPED)
         return self._load(r.id)  # unmined (sent again) or not deep enough: next time
 

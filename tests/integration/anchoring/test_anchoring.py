@@ -11,67 +11,47 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, select
 
 from chain.anchoring import AnchorSettings, AnchorWorker
 from chain.audit import Verdict, audit_entry, audit_log
 from chain.errors import ChainError
 from chain.localnode import LocalNode, start_anvil
-from chain.runtime import ChainConfig, open_token
+from chain.proofs import NotAnchored, Proofs
+from chain.runtime import ChainConfig, ChainRuntime
 from chain.sender import TxSettings
+from chain.tables import anchors
 from chain.token import AzoraToken
-from ledger import Account, Ledger, NewEntry, Posting
+from ledger import Ledger
 from ledger.merkle import leaf_hash, root
-from ledger.proofs import NotAnchored, Proofs
-from ledger.store.engine import make_engine
-from ledger.store.tables import anchors
 from ledger.tokenlog import TokenLog
+from tests.integration.anchoring.conftest import earn, rewrite_first_leaf
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-POOL = "platform:azr:rewards"
+RUNTIMES: dict[int, ChainRuntime] = {}
 
 
-@pytest.fixture
-def pg(pg_url: str) -> Iterator[Engine]:
-    engine = make_engine(pg_url)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def node() -> Iterator[LocalNode]:
-    started = start_anvil()
-    yield started
-    started.stop()
+def _runtime(engine: Engine, rpc_url: str, **config: Any) -> ChainRuntime:
+    """The process's chain side, as the composition root builds it, with the token deployed."""
+    runtime = ChainRuntime(engine, ChainConfig(rpc_url, **config))
+    RUNTIMES[id(runtime.deploy())] = runtime
+    return runtime
 
 
 def _token(engine: Engine, rpc_url: str) -> AzoraToken:
-    return open_token(engine, ChainConfig(rpc_url))
+    return _runtime(engine, rpc_url).token
 
 
-def _earn(book: Ledger, user: int, n: int) -> list[str]:
-    book.create_account(Account(POOL, "AZR", allow_negative=True))
-    book.create_account(Account(f"user:{user}:azr", "AZR"))
-    ids = []
-    for i in range(n):
-        posted = book.post_entry(
-            NewEntry(
-                "reward.earned", (Posting(POOL, f"user:{user}:azr", "AZR", (i + 1) * 10**18),)
-            ),
-            idempotency_key=f"earn-{user}-{i}",
-        )
-        ids.append(posted.entry.id)
-    return ids
+_earn = earn
 
 
 def _worker(engine: Engine, token: AzoraToken) -> AnchorWorker:
-    return AnchorWorker(engine, token, AnchorSettings(interval_s=3600))
+    return RUNTIMES[id(token)].anchor_worker(AnchorSettings(interval_s=3600))
 
 
 def _corrupt(proof: dict[str, Any], how: str) -> dict[str, Any]:
@@ -98,9 +78,9 @@ def test_anchor_then_proofs_pass_an_independent_audit(pg: Engine, node: LocalNod
         with pytest.raises(NotAnchored) as waiting:
             proofs.entry_proof(ids[0], retry_after_s=5)
         assert waiting.value.retry_after_s == 5
-        result = _worker(pg, token).run_once(force=True)
+        result = _worker(pg, token).run_once(now=True)
         assert (result.action, result.tree_size) == ("anchored", 7)
-        assert _worker(pg, token).run_once(force=True).action == "idle"
+        assert _worker(pg, token).run_once(now=True).action == "idle"
         assert token.anchor_count() == 1
         for entry_id in ids:
             proof = proofs.entry_proof(entry_id, retry_after_s=5)
@@ -132,7 +112,7 @@ def test_audit_log_passes_then_fails_after_history_is_rewritten(
     with Ledger(pg) as book:
         for round_ in range(3):
             _earn(book, round_, 4)
-            assert _worker(pg, token).run_once(force=True).action == "anchored"
+            assert _worker(pg, token).run_once(now=True).action == "anchored"
 
     def fetch(old: int, new: int) -> dict[str, Any]:
         return proofs.consistency(old, new)
@@ -144,25 +124,7 @@ def test_audit_log_passes_then_fails_after_history_is_rewritten(
     # over the forged leaves so every served proof is self-consistent.
     log = TokenLog(pg)
     leaves = log.leaves(0, 100)
-    forged = leaves[0].leaf.replace(
-        b'"amount":"1000000000000000000"', b'"amount":"9000000000000000000"'
-    )
-    assert forged != leaves[0].leaf
-    with pg.begin() as conn:
-        conn.execute(text("SET LOCAL session_replication_role = replica"))
-        conn.execute(
-            text("UPDATE token_leaves SET leaf = :l, leaf_hash = :h WHERE leaf_index = 0"),
-            {"l": forged.decode(), "h": leaf_hash(forged)},
-        )
-        conn.execute(text("DELETE FROM merkle_nodes"))
-        from ledger.merkle import CompactRange
-
-        frontier = CompactRange()
-        rows = []
-        for i, leaf in enumerate(leaves):
-            digest = leaf_hash(forged) if i == 0 else leaf.leaf_hash
-            rows += [{"l": n.level, "i": n.index, "h": n.hash} for n in frontier.append(digest)]
-        conn.execute(text("INSERT INTO merkle_nodes (level, idx, hash) VALUES (:l, :i, :h)"), rows)
+    rewrite_first_leaf(pg, b'"amount":"1000000000000000000"', b'"amount":"9000000000000000000"')
     assert log.root(len(leaves)) != root([leaf.leaf_hash for leaf in leaves])
     rewritten = audit_log(token, fetch)
     assert rewritten.verdict is Verdict.INVALID
@@ -260,11 +222,11 @@ def test_a_dropped_anchor_is_sent_again_with_the_same_nonce(pg: Engine) -> None:
         token = _token_no_mining(pg, paused.rpc_url)
         with Ledger(pg) as book:
             _earn(book, 1, 3)
-        worker = AnchorWorker(pg, token, AnchorSettings(interval_s=3600, receipt_timeout_s=1))
+        worker = _worker(pg, token)
         assert token.sender is not None
         # Give up waiting for a receipt after 1 s (nothing is mined until we say so).
         token.sender.settings = TxSettings(receipt_timeout_s=1.0, poll_interval_s=0.05)
-        first = worker.run_once(force=True)
+        first = worker.run_once(now=True)
         assert first.action == "waiting"
         (row,) = _anchor_rows(pg)
         assert row.status == "submitted"
@@ -286,14 +248,14 @@ def test_anchoring_resumes_after_the_node_was_down(pg: Engine, tmp_path: Path) -
     worker = _worker(pg, token)
     with Ledger(pg) as book:
         _earn(book, 1, 2)
-        assert worker.run_once(force=True).action == "anchored"
+        assert worker.run_once(now=True).action == "anchored"
         first.stop()  # the node goes away, with its state saved
         _earn(book, 2, 3)
         with pytest.raises(ChainError):
-            worker.run_once(force=True)
+            worker.run_once(now=True)
     second = start_anvil(port, state_path=state)
     try:
-        assert worker.run_once(force=True).action == "anchored"
+        assert worker.run_once(now=True).action == "anchored"
         assert token.anchor_count() == 2
         assert [token.anchor_at(i).tree_size for i in range(2)] == [2, 5]
     finally:
@@ -303,11 +265,12 @@ def test_anchoring_resumes_after_the_node_was_down(pg: Engine, tmp_path: Path) -
 def test_finalized_mode_confirms_only_below_the_finalized_block(
     pg: Engine, node: LocalNode
 ) -> None:
-    token = _token(pg, node.rpc_url)
-    worker = AnchorWorker(pg, token, AnchorSettings(interval_s=3600, finalized=True))
+    runtime = _runtime(pg, node.rpc_url, finalized=True)
+    token = runtime.token
+    worker = runtime.anchor_worker(AnchorSettings(interval_s=3600))
     with Ledger(pg) as book:
         _earn(book, 1, 4)
-    first = worker.run_once(force=True)
+    first = worker.run_once(now=True)
     assert first.action == "waiting", first
     assert token.anchor_count() == 1  # mined on chain...
     with pg.connect() as conn:  # ...but not final: not confirmed, so no proof is served

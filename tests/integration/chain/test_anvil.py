@@ -58,7 +58,7 @@ def test_reverts_are_typed_with_custom_errors(
 
 def test_failed_transaction_is_explained(token: AzoraToken) -> None:
     token.anchor(5, b"\x05" * 32)
-    tx_hash = token.send("anchor", 4, b"\x04" * 32, simulate=False)
+    tx_hash = token.send("anchor", 4, b"\x04" * 32, [], simulate=False)
     with pytest.raises(TransactionReverted) as err:
         token.wait(tx_hash, "anchor")
     assert err.value.tx_hash == tx_hash
@@ -82,7 +82,16 @@ def test_roles_mint_and_transfer(token: AzoraToken, others: list[LocalAccount]) 
 
 def test_inclusion_sweep_on_a_real_node(token: AzoraToken) -> None:
     log = leaves(24)
-    sent = [token.send("anchor", n, ref.root(log[:n]), simulate=False) for n in range(1, 25)]
+    sent = [
+        token.send(
+            "anchor",
+            n,
+            ref.root(log[:n]),
+            ref.consistency(n - 1, log[:n]) if n > 1 else [],
+            simulate=False,
+        )
+        for n in range(1, 25)
+    ]
     token.wait(sent[-1], "anchor")
     assert token.anchor_count() == len(log)
     for n in range(1, len(log) + 1):
@@ -117,11 +126,12 @@ def test_one_signer_from_many_threads_never_reuses_a_nonce(
 
 def test_a_new_process_continues_the_nonce(token: AzoraToken, w3: Web3) -> None:
     """A fresh binding (as after a restart) takes its nonce from the node's pending count."""
-    token.anchor(1, b"\x01" * 32)
+    log = ref.Log()
+    token.anchor(*log.next_anchor(1))
     account = token.sender.account if token.sender else None
     assert account is not None
     restarted = AzoraToken.at(w3, token.address, account, settings=ANVIL_SETTINGS)
-    restarted.anchor(2, b"\x02" * 32)
+    restarted.anchor(*log.next_anchor(2))
     assert restarted.anchor_count() == 2
 
 
@@ -141,7 +151,9 @@ def test_state_survives_an_anvil_restart(tmp_path: Path, admin_account: LocalAcc
         assert again.reused and again.deployment == first.deployment
         assert again.token.anchor_at(0).root == ref.root(log)
         assert again.token.verify_inclusion(0, 2, log[2], ref.path(2, log))
-        again.token.anchor(7, b"\x07" * 32)  # nonces continue after the restart
+        grown = [*log, ref.leaf_hash(b"leaf 6")]
+        # nonces continue after the restart
+        again.token.anchor(7, ref.root(grown), ref.consistency(6, grown))
 
 
 def test_outage_raises_chain_unavailable(admin_account: LocalAccount) -> None:

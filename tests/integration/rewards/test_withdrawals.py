@@ -1,8 +1,9 @@
 """On-chain withdrawals over an in-process chain (eth-tester): mint, then post; or void.
 
 Crash safety: the signed mint is stored with the redemption before it is broadcast, and
-``settle`` (a "restarted" service: a fresh Rewards and a fresh token binding, so no
-in-process nonce state survives) finishes it from what the chain says.
+``settle`` (a "restarted" service: a fresh Rewards and a fresh ChainRuntime, so no
+in-process nonce state survives) finishes it from what the chain says. The minter is the
+runtime's, as the composition root builds it: ``ChainRuntime(...).minter``.
 """
 
 from __future__ import annotations
@@ -12,14 +13,17 @@ from typing import Any
 
 import pytest
 from eth_account import Account
+from sqlalchemy import Engine
 from web3 import EthereumTesterProvider, Web3
 
 from chain import AzoraToken, TxSettings
+from chain.minting import ChainMinter
 from chain.retry import RetryPolicy
+from chain.runtime import ChainConfig, ChainRuntime
 from chain.token import MINTER_ROLE
 from ledger import HoldStatus, Ledger
 from monetization.rewards import CatalogItem, ItemType, RedemptionStatus, Rewards
-from monetization.rewards.fulfilment import ChainMinter, MintPending, MintReceipt, MintStatus
+from monetization.rewards.fulfilment import MintPending, MintReceipt, MintStatus
 from monetization.rewards.model import WITHDRAWN, MintState, Redemption, SignedMint
 from monetization.rewards.reconcile import reconcile
 from monetization.rewards.redemptions import MINT_GRACE_S
@@ -47,6 +51,19 @@ class Chain:
     def token(self, signer: int = 0) -> AzoraToken:
         """A fresh binding: its own sender, no nonce remembered (as after a restart)."""
         return AzoraToken(self.w3, self.address, self.accounts[signer], settings=FAST)
+
+    def runtime(self, engine: Engine, signer: int = 0) -> ChainRuntime:
+        """A process's chain side, as the composition root builds it: one sender."""
+        config = ChainConfig(
+            "http://eth-tester.invalid",
+            token_address=self.address,
+            signing_key="0x" + bytes(self.accounts[signer].key).hex(),
+            tx=FAST,
+        )
+        return ChainRuntime(engine, config, w3=self.w3)
+
+    def minter(self, engine: Engine, signer: int = 0) -> ChainMinter:
+        return self.runtime(engine, signer).minter
 
     def supply(self) -> int:
         return self.token().total_supply()
@@ -76,8 +93,8 @@ def _rewards(book: Ledger, clock: FakeClock, minter: Any, *, fund_user: bool = T
 
 
 def _restart(rewards: Rewards, clock: FakeClock, chain: Chain, signer: int = 0) -> Rewards:
-    """A new process: a fresh service and a fresh chain binding over the same ledger."""
-    minter = ChainMinter(chain.token(signer))
+    """A new process: a fresh service and a fresh chain runtime over the same ledger."""
+    minter = chain.minter(rewards.book.engine, signer)
     return Rewards(rewards.book, clock=clock, minter=lambda: minter)
 
 
@@ -123,8 +140,8 @@ class CrashingMinter:
         return self.inner.total_supply()
 
 
-def _crashing(chain: Chain, at: str) -> CrashingMinter:
-    return CrashingMinter(ChainMinter(chain.token()), at)
+def _crashing(chain: Chain, engine: Engine, at: str) -> CrashingMinter:
+    return CrashingMinter(chain.minter(engine), at)
 
 
 def _crash_in_process(rewards: Rewards, at: str) -> Redemption:
@@ -142,7 +159,7 @@ def _assert_fulfilled(rewards: Rewards, chain: Chain, redemption_id: str, tx_has
     assert chain.token().balance_of(USER_ADDRESS) == 10 * AZR
     assert rewards.book.balance(WITHDRAWN).balance == 10 * AZR
     assert rewards.earnings.balance("u1") == (10 * AZR, 10 * AZR)
-    assert reconcile(rewards.book, ChainMinter(chain.token())).ok
+    assert reconcile(rewards.book, chain.minter(rewards.book.engine)).ok
 
 
 def _assert_voided(
@@ -154,7 +171,7 @@ def _assert_voided(
     assert rewards.book.hold_state(failed.hold_entry_id or "").status is HoldStatus.VOIDED
     assert rewards.earnings.balance("u1") == (20 * AZR, 20 * AZR)
     assert chain.token().balance_of(USER_ADDRESS) == 0
-    assert reconcile(rewards.book, ChainMinter(chain.token())).ok
+    assert reconcile(rewards.book, chain.minter(rewards.book.engine)).ok
 
 
 # --- the straight paths -----------------------------------------------------------------
@@ -162,35 +179,35 @@ def _assert_voided(
 
 def test_a_confirmed_mint_posts_the_hold(ledger_: Ledger, clock: FakeClock, chain: Chain) -> None:
     token = chain.token()
-    rewards = _rewards(ledger_, clock, ChainMinter(token))
+    rewards = _rewards(ledger_, clock, chain.minter(ledger_.engine))
     held, _ = rewards.redemptions.request("u1", "azr-10", "w1", eth_address=USER_ADDRESS)
     done = rewards.redemptions.process(held.id)
     assert done.tx_hash
     _assert_fulfilled(rewards, chain, held.id, done.tx_hash)
     assert done.mint is not None and done.mint.signer == chain.accounts[0].address
     token.mint(USER_ADDRESS, 1)  # minted behind the ledger's back
-    report = reconcile(rewards.book, ChainMinter(token))
+    report = reconcile(rewards.book, chain.minter(ledger_.engine))
     assert not report.ok and report.total_supply == 10 * AZR + 1
 
 
 def test_a_failed_mint_voids_the_hold_and_returns_the_tokens(
     ledger_: Ledger, clock: FakeClock, chain: Chain
 ) -> None:
-    no_role = chain.token(signer=1)  # lacks MINTER_ROLE: the simulation reverts, none signed
-    rewards = _rewards(ledger_, clock, ChainMinter(no_role))
+    # Account 1 lacks MINTER_ROLE: the simulation reverts, none signed.
+    rewards = _rewards(ledger_, clock, chain.minter(ledger_.engine, 1))
     held, _ = rewards.redemptions.request("u1", "azr-10", "w1", eth_address=USER_ADDRESS)
     failed = rewards.redemptions.process(held.id)
     assert failed.status is RedemptionStatus.FAILED and "mint" in (failed.reason or "")
     assert failed.mint is None and failed.tx_hash is None
     assert rewards.book.hold_state(held.hold_entry_id or "").status is HoldStatus.VOIDED
     assert rewards.earnings.balance("u1") == (20 * AZR, 20 * AZR)
-    assert reconcile(rewards.book, ChainMinter(chain.token())).ok
+    assert reconcile(rewards.book, chain.minter(ledger_.engine)).ok
 
 
 def test_an_unmined_mint_is_finished_by_settle(
     ledger_: Ledger, clock: FakeClock, chain: Chain
 ) -> None:
-    rewards = _rewards(ledger_, clock, ChainMinter(chain.token()))
+    rewards = _rewards(ledger_, clock, chain.minter(ledger_.engine))
     held, _ = rewards.redemptions.request("u1", "azr-10", "w1", eth_address=USER_ADDRESS)
     chain.tester.disable_auto_mine_transactions()
     minting = rewards.redemptions.process(held.id)  # sent; the receipt wait times out
@@ -202,7 +219,7 @@ def test_an_unmined_mint_is_finished_by_settle(
     again.redemptions.settle()  # not mined, nonce free: the same bytes again, still waiting
     assert again.redemptions.get("u1", held.id).status is RedemptionStatus.MINTING
     chain.tester.mine_blocks(1)
-    report = reconcile(rewards.book, ChainMinter(chain.token()))
+    report = reconcile(rewards.book, chain.minter(ledger_.engine))
     assert not report.ok and report.minting == 1  # in flight: the supply is ahead
     again.redemptions.settle()
     _assert_fulfilled(again, chain, held.id, minting.tx_hash)
@@ -225,7 +242,7 @@ def test_no_chain_configured_fails_cleanly(ledger_: Ledger, clock: FakeClock) ->
 def test_crash_between_recording_and_broadcasting(
     ledger_: Ledger, clock: FakeClock, chain: Chain
 ) -> None:
-    rewards = _rewards(ledger_, clock, _crashing(chain, "before_broadcast"))
+    rewards = _rewards(ledger_, clock, _crashing(chain, ledger_.engine, "before_broadcast"))
     recorded = _crash_in_process(rewards, "before_broadcast")
     assert recorded.status is RedemptionStatus.MINTING and recorded.mint_state is MintState.SIGNED
     assert recorded.mint is not None and recorded.tx_hash == recorded.mint.tx_hash
@@ -245,7 +262,7 @@ def test_crash_between_broadcasting_and_the_receipt(
 ) -> None:
     if not mined_before_restart:
         chain.tester.disable_auto_mine_transactions()
-    rewards = _rewards(ledger_, clock, _crashing(chain, "before_receipt"))
+    rewards = _rewards(ledger_, clock, _crashing(chain, ledger_.engine, "before_receipt"))
     sent = _crash_in_process(rewards, "before_receipt")
     assert sent.status is RedemptionStatus.MINTING and sent.mint_state is MintState.SUBMITTED
     again = _restart(rewards, clock, chain)
@@ -260,7 +277,7 @@ def test_crash_between_broadcasting_and_the_receipt(
 
 
 def test_a_dropped_mint_voids_the_hold(ledger_: Ledger, clock: FakeClock, chain: Chain) -> None:
-    rewards = _rewards(ledger_, clock, _crashing(chain, "before_broadcast"))
+    rewards = _rewards(ledger_, clock, _crashing(chain, ledger_.engine, "before_broadcast"))
     recorded = _crash_in_process(rewards, "before_broadcast")
     assert recorded.mint is not None
     # Another transaction of the same key takes the recorded nonce (the node never saw ours).
@@ -270,7 +287,7 @@ def test_a_dropped_mint_voids_the_hold(ledger_: Ledger, clock: FakeClock, chain:
     _assert_voided(again, chain, recorded.id, MintState.DROPPED)
     assert "dropped" in (again.redemptions.get("u1", recorded.id).reason or "")
     with pytest.raises(MintPending):  # the recorded bytes can never be mined now
-        ChainMinter(chain.token()).broadcast(recorded.mint)
+        chain.minter(ledger_.engine).broadcast(recorded.mint)
     assert chain.supply() == 0
 
 
@@ -278,7 +295,7 @@ def test_a_mint_reverted_on_chain_voids_the_hold(
     ledger_: Ledger, clock: FakeClock, chain: Chain
 ) -> None:
     chain.token().grant_role(MINTER_ROLE, chain.accounts[2].address)
-    minter = CrashingMinter(ChainMinter(chain.token(signer=2)), "before_broadcast")
+    minter = CrashingMinter(chain.minter(ledger_.engine, 2), "before_broadcast")
     rewards = _rewards(ledger_, clock, minter)
     recorded = _crash_in_process(rewards, "before_broadcast")  # simulated fine, then signed
     chain.token().revoke_role(MINTER_ROLE, chain.accounts[2].address)  # account 0's nonce
@@ -295,7 +312,7 @@ def test_a_crash_before_signing_is_abandoned_after_a_grace(
         raise Crash
 
     rewards = _rewards(
-        ledger_, clock, CrashingMinter(ChainMinter(chain.token()), "never", during_sign=die)
+        ledger_, clock, CrashingMinter(chain.minter(ledger_.engine), "never", during_sign=die)
     )
     stuck = _crash_in_process(rewards, "while_signing")
     assert stuck.status is RedemptionStatus.MINTING and stuck.mint is None
@@ -319,7 +336,7 @@ def test_a_signer_slower_than_the_grace_loses_to_settle(
         clock.advance(seconds=MINT_GRACE_S + 1)
         other[0].redemptions.settle()
 
-    inner = ChainMinter(chain.token())
+    inner = chain.minter(ledger_.engine)
     minter = CrashingMinter(inner, "never", during_sign=settle_meanwhile)
     rewards = _rewards(ledger_, clock, minter)
     other.append(_restart(rewards, clock, chain))
@@ -341,7 +358,7 @@ def test_a_signer_slower_than_the_grace_loses_to_settle(
 def test_a_mint_confirmed_after_its_hold_expired_is_debited_late(
     ledger_: Ledger, clock: FakeClock, chain: Chain, user_spent_meanwhile: bool
 ) -> None:
-    rewards = _rewards(ledger_, clock, _crashing(chain, "before_broadcast"))
+    rewards = _rewards(ledger_, clock, _crashing(chain, ledger_.engine, "before_broadcast"))
     recorded = _crash_in_process(rewards, "before_broadcast")
     clock.advance(seconds=rewards.settings.withdrawal_hold_ttl_s + 1)
     # settle_one alone never ends a redemption whose mint is in flight...
@@ -357,7 +374,7 @@ def test_a_mint_confirmed_after_its_hold_expired_is_debited_late(
     if user_spent_meanwhile:  # 5 AZR left: the debit is refused, the gap stays visible
         assert row.status is RedemptionStatus.MINTING and row.mint_state is MintState.CONFIRMED
         assert "debit refused" in (row.reason or "")
-        report = reconcile(again.book, ChainMinter(chain.token()))
+        report = reconcile(again.book, chain.minter(ledger_.engine))
         assert not report.ok and report.minting == 1
         fund(again, "u1", 1, prefix="topup")  # 10 AZR again: the next settle debits
         again.redemptions.settle()
@@ -365,13 +382,13 @@ def test_a_mint_confirmed_after_its_hold_expired_is_debited_late(
     assert row.status is RedemptionStatus.FULFILLED
     assert (row.fulfilment or {}).get("late_entry_id")
     assert again.book.balance(WITHDRAWN).balance == 10 * AZR
-    assert reconcile(again.book, ChainMinter(chain.token())).ok
+    assert reconcile(again.book, chain.minter(ledger_.engine)).ok
 
 
 def test_a_crash_after_the_chain_s_verdict_is_finished_by_settle(
     ledger_: Ledger, clock: FakeClock, chain: Chain, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    rewards = _rewards(ledger_, clock, _crashing(chain, "before_broadcast"))
+    rewards = _rewards(ledger_, clock, _crashing(chain, ledger_.engine, "before_broadcast"))
     recorded = _crash_in_process(rewards, "before_broadcast")
     chain.token().approve(USER_ADDRESS, 1)  # the nonce goes to another transaction
     again = _restart(rewards, clock, chain)
@@ -387,3 +404,41 @@ def test_a_crash_after_the_chain_s_verdict_is_finished_by_settle(
     assert row.status is RedemptionStatus.MINTING and row.mint_state is MintState.DROPPED
     again.redemptions.settle()
     _assert_voided(again, chain, recorded.id, MintState.DROPPED)
+
+
+def test_a_bug_while_signing_propagates_and_keeps_the_hold(
+    ledger_: Ledger, clock: FakeClock, chain: Chain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the minter's expected failures void a hold: a TypeError is a bug, not a refusal."""
+    runtime = chain.runtime(ledger_.engine)
+    rewards = _rewards(ledger_, clock, runtime.minter)
+    held, _ = rewards.redemptions.request("u1", "azr-10", "w1", eth_address=USER_ADDRESS)
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise TypeError("a bug in the signing path")
+
+    monkeypatch.setattr(runtime.token, "sign", broken)
+    with pytest.raises(TypeError, match="a bug"):
+        rewards.redemptions.process(held.id)
+    row = rewards.redemptions.get("u1", held.id)
+    assert row.status is RedemptionStatus.MINTING and row.mint is None
+    assert rewards.book.hold_state(held.hold_entry_id or "").status is HoldStatus.PENDING
+    assert rewards.earnings.balance("u1")[0] == 20 * AZR  # nothing returned, nothing lost
+    assert chain.supply() == 0
+
+
+def test_one_runtime_numbers_every_mint_from_one_sender(
+    ledger_: Ledger, clock: FakeClock, chain: Chain
+) -> None:
+    """Two services of one process (the request path's, the maintenance thread's) share the
+    runtime's minter, hence one sender: their mints take consecutive nonces."""
+    runtime = chain.runtime(ledger_.engine)
+    first = _rewards(ledger_, clock, runtime.minter)
+    second = Rewards(first.book, clock=clock, minter=lambda: runtime.minter)
+    a, _ = first.redemptions.request("u1", "azr-10", "w1", eth_address=USER_ADDRESS)
+    b, _ = second.redemptions.request("u1", "azr-10", "w2", eth_address=USER_ADDRESS)
+    done = [first.redemptions.process(a.id), second.redemptions.process(b.id)]
+    assert all(d.status is RedemptionStatus.FULFILLED for d in done)
+    nonces = [d.mint.nonce for d in done if d.mint is not None]
+    assert len(nonces) == 2 and nonces[1] == nonces[0] + 1
+    assert runtime.token.sender is runtime.sender is runtime.saga.sender

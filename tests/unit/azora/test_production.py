@@ -8,14 +8,15 @@ import pytest
 from eth_account import Account
 
 from azora.production import (
-    DEV_ACCOUNTS,
     InsecureConfiguration,
-    is_public_dev_key,
     production_problems,
     refuse_insecure_production,
 )
 from azora.settings import Settings
 from chain.devchain import ANVIL_DEV_KEY
+from chain.keys import is_public_dev_key
+
+DEV_ACCOUNTS = 10  # anvil's funded accounts, from its public mnemonic
 
 PG = "postgresql+psycopg://azora@db.internal/azora"
 STRONG = "s3cret-" + "x" * 40

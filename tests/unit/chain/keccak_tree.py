@@ -70,3 +70,55 @@ def root_from_path(m: int, n: int, leaf: bytes, proof: Sequence[bytes]) -> bytes
 
 def verify(m: int, n: int, leaf: bytes, proof: Sequence[bytes], expected_root: bytes) -> bool:
     return root_from_path(m, n, leaf, proof) == expected_root
+
+
+def consistency(m: int, leaves: Sequence[bytes]) -> list[bytes]:
+    """PROOF(m, D[n]) of RFC 9162 section 2.1.4.1 (0 < m <= n), from SUBPROOF."""
+    assert 0 < m <= len(leaves)
+    return _subproof(m, leaves, True)
+
+
+def _subproof(m: int, leaves: Sequence[bytes], complete: bool) -> list[bytes]:
+    n = len(leaves)
+    if m == n:
+        return [] if complete else [root(leaves)]
+    k = _split(n)
+    if m <= k:
+        return [*_subproof(m, leaves[:k], complete), root(leaves[k:])]
+    return [*_subproof(m - k, leaves[k:], False), root(leaves[:k])]
+
+
+def consistent(
+    m: int, n: int, root_m: bytes, root_n: bytes, proof: Sequence[bytes], leaves: Sequence[bytes]
+) -> bool:
+    """The naive verdict for a claim about the known ``leaves``: true exactly when the claim
+    is the honest one (both roots right, the proof the one SUBPROOF gives), for 0 < m < n."""
+    if not 0 < m < n <= len(leaves):
+        return False
+    honest = (root(leaves[:m]), root(leaves[:n]), consistency(m, leaves[:n]))
+    return (root_m, root_n, list(proof)) == honest
+
+
+class Log:
+    """A growing list of leaf hashes with what ``anchor`` needs for each new size."""
+
+    def __init__(self, size: int = 0, tag: str = "leaf") -> None:
+        self.tag = tag
+        self.leaves: list[bytes] = []
+        self.grow(size)
+        self.anchored = 0
+
+    def grow(self, count: int) -> None:
+        start = len(self.leaves)
+        self.leaves += [leaf_hash(f"{self.tag} {i}".encode()) for i in range(start, start + count)]
+
+    def root(self, n: int) -> bytes:
+        return root(self.leaves[:n])
+
+    def next_anchor(self, n: int) -> tuple[int, bytes, list[bytes]]:
+        """(size, root, proof) to anchor ``n`` after the last anchored size; grows as needed."""
+        if n > len(self.leaves):
+            self.grow(n - len(self.leaves))
+        proof = consistency(self.anchored, self.leaves[:n]) if self.anchored else []
+        self.anchored = n
+        return n, self.root(n), proof

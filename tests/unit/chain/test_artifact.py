@@ -16,7 +16,7 @@ from chain.compiler import SOLC_VERSION, artifact_bytes, compile_contract
 DESIGN_FUNCTIONS = {
     "ANCHOR_ROLE()": ["bytes32"],
     "MINTER_ROLE()": ["bytes32"],
-    "anchor(uint64,bytes32)": [],
+    "anchor(uint64,bytes32,bytes32[])": [],
     "anchorCount()": ["uint256"],
     "anchorAt(uint256)": ["uint64", "bytes32", "uint64"],
     "verifyInclusion(uint256,uint64,bytes32,bytes32[])": ["bool"],

@@ -41,7 +41,8 @@ def log70(tester_chain: InProcessChain) -> AnchoredLog:
     token = tester_chain.token(0)
     leaves = [ref.leaf_hash(f'{{"entry":"e{i}","seq":{i}}}'.encode()) for i in range(MAX_SIZE)]
     for n in range(1, MAX_SIZE + 1):
-        token.send("anchor", n, ref.root(leaves[:n]), simulate=False)
+        proof = ref.consistency(n - 1, leaves[:n]) if n > 1 else []
+        token.send("anchor", n, ref.root(leaves[:n]), proof, simulate=False)
     assert token.anchor_count() == MAX_SIZE
     assert token.anchor_at(MAX_SIZE - 1).root == ref.root(leaves)
     return AnchoredLog(token, leaves, tester_chain, tester_chain.tester.take_snapshot())

@@ -23,7 +23,7 @@ from chain import (
     read_deployments,
 )
 from chain.deploy import recorded_token
-from chain.keys import KEY_ENV_VAR, KEY_FILE_ENV_VAR, KEYSTORE_PASSWORD_ENV_VAR
+from chain.keys import is_public_dev_key
 from chain.localnode import ANVIL_CHAIN_ID, ANVIL_DEV_KEY, find_anvil
 from chain.retry import RetryPolicy, call_with_retry
 from chain.revert import error_selectors, to_reverted
@@ -76,36 +76,53 @@ class TestDeployments:
 
 
 class TestKeys:
-    def test_env_hex_key(self) -> None:
+    def test_hex_key(self) -> None:
         key = "0x" + "11" * 32
-        assert load_account({KEY_ENV_VAR: key}).key.hex() == "11" * 32
+        assert load_account(key, chain_id=1).key.hex() == "11" * 32
+        assert load_account("11" * 32, chain_id=1).key.hex() == "11" * 32
 
-    def test_env_key_path_and_file_var(self, tmp_path: Path) -> None:
+    def test_key_file(self, tmp_path: Path) -> None:
         path = tmp_path / "key"
         path.write_text("22" * 32 + "\n")
-        assert load_account({KEY_ENV_VAR: str(path)}).key.hex() == "22" * 32
-        assert load_account({KEY_FILE_ENV_VAR: str(path)}).key.hex() == "22" * 32
-        assert load_account({}, key_file=path).key.hex() == "22" * 32
+        assert load_account(str(path), chain_id=1).key.hex() == "22" * 32
 
     def test_keystore_file(self, tmp_path: Path) -> None:
         path = tmp_path / "keystore.json"
         path.write_text(json.dumps(Account.encrypt(bytes.fromhex("33" * 32), "pw", iterations=2)))
-        env = {KEY_FILE_ENV_VAR: str(path), KEYSTORE_PASSWORD_ENV_VAR: "pw"}
-        assert load_account(env).key.hex() == "33" * 32
-        with pytest.raises(SignerKeyError, match="PASSWORD"):
-            load_account({KEY_FILE_ENV_VAR: str(path)})
+        assert load_account(str(path), chain_id=1, keystore_password="pw").key.hex() == "33" * 32
+        with pytest.raises(SignerKeyError, match="password"):
+            load_account(str(path), chain_id=1)
+        with pytest.raises(SignerKeyError, match="decrypt") as wrong:
+            load_account(str(path), chain_id=1, keystore_password="not-pw")
+        assert "not-pw" not in str(wrong.value)
 
     def test_dev_key_only_on_anvil(self) -> None:
-        assert load_account({}, chain_id=ANVIL_CHAIN_ID).key.hex() == ANVIL_DEV_KEY[2:]
+        assert load_account(None, chain_id=ANVIL_CHAIN_ID).key.hex() == ANVIL_DEV_KEY[2:]
+        assert load_account("  ", chain_id=ANVIL_CHAIN_ID).key.hex() == ANVIL_DEV_KEY[2:]
         with pytest.raises(SignerKeyError):
-            load_account({}, chain_id=1)
+            load_account(None, chain_id=1)
 
-    def test_garbage_is_refused(self, tmp_path: Path) -> None:
-        with pytest.raises(SignerKeyError):
-            load_account({KEY_ENV_VAR: "not-a-key"})
+    def test_garbage_is_refused_without_echoing_it(self, tmp_path: Path) -> None:
+        with pytest.raises(SignerKeyError) as refused:
+            load_account("not-a-key-but-a-secret", chain_id=1)
+        assert "secret" not in str(refused.value)
         (tmp_path / "bad").write_text("0x1234")
         with pytest.raises(SignerKeyError):
-            load_account({KEY_FILE_ENV_VAR: str(tmp_path / "bad")})
+            load_account(str(tmp_path / "bad"), chain_id=1)
+
+    def test_reads_no_environment(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("AZORA_ANCHOR_PRIVATE_KEY", "0x" + "44" * 32)
+        with pytest.raises(SignerKeyError):
+            load_account(None, chain_id=1)
+
+    def test_public_dev_keys_are_recognised(self) -> None:
+        Account.enable_unaudited_hdwallet_features()
+        mnemonic = "test test test test test test test test test test test junk"
+        for i in range(10):
+            key = Account.from_mnemonic(mnemonic, account_path=f"m/44'/60'/0'/0/{i}").key.hex()
+            assert is_public_dev_key(key) and is_public_dev_key(key.upper().removeprefix("0X"))
+        assert is_public_dev_key(ANVIL_DEV_KEY)
+        assert not is_public_dev_key("0x" + "11" * 32)
 
 
 class TestRetry:

@@ -1,23 +1,35 @@
 """Proofs for auditors: inclusion of a token event in an anchored tree, consistency between
-two anchored tree sizes (DESIGN §7). Reads the token log and the anchor records; no web3.
+two anchored tree sizes (DESIGN §7). Reads the token log and the anchor records.
 
 An inclusion proof is always against the latest *confirmed* anchor of the configured
 contract: an auditor checks it with that anchor's root read from the chain, never ours.
+With a :class:`ChainConfirmation`, the record is checked against the chain itself first (at
+most every ``ttl_s`` per anchor): an anchor the chain lost (a rollback, a reorg) is never
+served, even before the worker has demoted it.
 """
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, select
 
+from chain.errors import TransactionReverted
+from chain.tables import anchors
 from ledger.errors import Conflict, NotFound
-from ledger.store.tables import anchors
 from ledger.tokenlog import TokenLog
+
+if TYPE_CHECKING:
+    from chain.token import AzoraToken
 
 CONFIRMED = "confirmed"
 ANCHORS_MAX_LIMIT = 500
+CANDIDATES_MAX = 8  # confirmed records tried, newest first, before answering not-anchored
+CONFIRM_TTL_S = 2.0
 
 
 class NotAnchored(Conflict):
@@ -67,14 +79,73 @@ def _record(row: Any) -> AnchorRecord:
     )
 
 
-class Proofs:
-    """Proof assembly for one chain and contract (``None``: whatever is recorded)."""
+class ChainConfirmation:
+    """Does the chain hold this anchor, settled? ``anchorAt(index)`` must give the record's
+    size and root, in a block the settings count as confirmed. Answers are kept ``ttl_s``
+    per anchor; ChainError when the chain cannot say."""
 
-    def __init__(self, engine: Engine, chain_id: int | None = None, contract: str | None = None):
+    def __init__(
+        self,
+        token: Callable[[], AzoraToken],
+        settled_block: Callable[[], int],
+        ttl_s: float = CONFIRM_TTL_S,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._token = token
+        self._settled_block = settled_block
+        self.ttl_s = ttl_s
+        self._monotonic = monotonic
+        self._known: dict[tuple[str, int, int, bytes], tuple[float, bool]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, record: AnchorRecord) -> bool:
+        if record.index is None:
+            return False
+        key = (record.contract, record.index, record.tree_size, record.root)
+        now = self._monotonic()
+        with self._lock:
+            cached = self._known.get(key)
+        if cached is not None and now - cached[0] < self.ttl_s:
+            return cached[1]
+        answer = self._ask(record)
+        with self._lock:
+            if len(self._known) > 4096:
+                self._known.clear()
+            self._known[key] = (now, answer)
+        return answer
+
+    def _ask(self, record: AnchorRecord) -> bool:
+        token = self._token()
+        if token.address != record.contract or record.index is None:
+            return False
+        try:
+            on_chain = token.anchor_at(record.index)
+        except TransactionReverted:
+            return False  # no anchor at that index (any more)
+        if (on_chain.tree_size, on_chain.root) != (record.tree_size, record.root):
+            return False
+        return record.block_number is None or record.block_number <= self._settled_block()
+
+
+class Proofs:
+    """Proof assembly for one chain and contract (``None``: whatever is recorded).
+
+    ``confirm``: asked before a proof is served against a record (None: trust the records,
+    for tests and tools without a chain).
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        chain_id: int | None = None,
+        contract: str | None = None,
+        confirm: Callable[[AnchorRecord], bool] | None = None,
+    ):
         self.engine = engine
         self.log = TokenLog(engine)
         self.chain_id = chain_id
         self.contract = contract
+        self.confirm = confirm
 
     def _scope(self, stmt: Any) -> Any:
         if self.chain_id is not None:
@@ -95,15 +166,22 @@ class Proofs:
             return [_record(r) for r in conn.execute(stmt)]
 
     def latest_confirmed(self) -> AnchorRecord | None:
+        """The newest record confirmed in the database and, with ``confirm``, on chain."""
         stmt = self._scope(select(anchors).where(anchors.c.status == CONFIRMED))
-        stmt = stmt.order_by(anchors.c.tree_size.desc()).limit(1)
+        stmt = stmt.order_by(anchors.c.tree_size.desc()).limit(CANDIDATES_MAX)
         with self.engine.connect() as conn:
-            row = conn.execute(stmt).first()
-        return None if row is None else _record(row)
+            rows = list(conn.execute(stmt))
+        for row in rows:
+            record = _record(row)
+            if self.confirm is None or self.confirm(record):
+                return record
+        return None
 
     def confirmed_at_size(self, tree_size: int) -> AnchorRecord:
-        stmt = self._scope(
-            select(anchors).where(anchors.c.status == CONFIRMED, anchors.c.tree_size == tree_size)
+        """A confirmed anchor of ``tree_size`` on any contract: consistency proofs are the
+        log's alone, so they stay available for a contract the service has moved away from."""
+        stmt = select(anchors).where(
+            anchors.c.status == CONFIRMED, anchors.c.tree_size == tree_size
         )
         with self.engine.connect() as conn:
             row = conn.execute(stmt).first()
