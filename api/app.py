@@ -1,4 +1,5 @@
-"""Application factory: ``uvicorn api.app:create_app --factory`` (what ``azora serve`` runs)."""
+"""Application factory: ``granian --interface asgi --factory api.app:create_app`` (what
+``azora serve`` runs)."""
 
 from __future__ import annotations
 

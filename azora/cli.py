@@ -113,10 +113,11 @@ def ledger_expire_holds() -> None:
 @main.command()
 @click.option("--host", default=None, help="Default: AZORA_HOST or 127.0.0.1.")
 @click.option("--port", type=int, default=None, help="Default: AZORA_PORT or 8000.")
-@click.option("--workers", type=int, default=None, help="Default: AZORA_WORKERS or 1.")
+@click.option("--workers", type=int, default=None, help="Default: AZORA_WORKERS or one per CPU.")
 def serve(host: str | None, port: int | None, workers: int | None) -> None:
-    """Serve the HTTP API."""
-    import uvicorn
+    """Serve the HTTP API (granian: HTTP in Rust, one Python process per worker)."""
+    from granian import Granian
+    from granian.constants import Interfaces, Loops
 
     settings = Settings()
     engine = make_engine(settings.database_url)
@@ -136,16 +137,17 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         )
     if settings.anchoring and not settings.token_address:
         _prepare_chain(settings)
-    uvicorn.run(
+    Granian(
         "api.app:create_app",
         factory=True,
-        host=host or settings.host,
+        address=host or settings.host,
         port=port or settings.port,
-        workers=workers or settings.workers,
-        loop="uvloop",
-        http="httptools",
-        access_log=settings.access_log,
-    )
+        interface=Interfaces.ASGI,
+        workers=workers or settings.workers or os.cpu_count() or 1,
+        loop=Loops.uvloop,
+        log_access=settings.access_log,
+        websockets=False,
+    ).serve()
 
 
 # --- keys and tokens -------------------------------------------------------------------
