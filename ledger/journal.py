@@ -16,7 +16,7 @@ One command per batch is the naive path; many per batch is group commit.
 
 from __future__ import annotations
 
-import uuid
+import os
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
@@ -45,7 +45,12 @@ __all__ = [
 
 
 def new_entry_id() -> str:
-    return str(uuid.uuid4())
+    """A random UUID (version 4) as text: ``str(uuid.uuid4())`` in half the time."""
+    b = bytearray(os.urandom(16))
+    b[6] = (b[6] & 0x0F) | 0x40  # version 4
+    b[8] = (b[8] & 0x3F) | 0x80  # the RFC 9562 variant
+    h = b.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def apply_batch(
