@@ -23,8 +23,9 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from ledger.commands import Command, Outcome
-from ledger.deciding import balance_deltas, decide, needs_of
+from ledger.deciding import balance_deltas, decide
 from ledger.model import Entry
+from ledger.snapshot import needs_of
 from ledger.store.engine import WRITE_TXN
 from ledger.store.loading import load_entries_where, load_snapshot
 from ledger.store.rows import entry_from_row
