@@ -162,17 +162,18 @@ class Ledger:
         """Validate what needs no database (raises) and wrap it as a command."""
         if not isinstance(request, NewEntry):
             raise InvalidEntry("a request is a NewEntry")
-        validate_new_entry(request, self.clock())
+        metadata = validate_new_entry(request, self.clock())
         check_principal(principal)
         if idempotency_key is not None:
             validate_idempotency_key(idempotency_key)
+        postings = postings_json(request.postings)
         return PostEntry(
             request,
             principal,
             idempotency_key,
-            request.fingerprint(),
-            postings_json(request.postings),
-            canonical_json(dict(request.metadata), checked=True),
+            request.fingerprint(postings, metadata),
+            postings,
+            metadata,
         )
 
     def post_entries(
