@@ -67,10 +67,11 @@ class Settings(BaseSettings):
     # How long a verified API key is trusted before it is read again (revocation delay in
     # the *other* processes; the process that revokes forgets it at once).
     key_cache_ttl_s: float = Field(default=2.0, ge=0, le=300)
-    access_log: bool = False  # uvicorn's line per request (costs throughput)
+    access_log: bool = False  # the HTTP server's line per request (costs throughput)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
-    workers: int = Field(default=1, ge=1, le=64)
+    # HTTP worker processes; unset: one per CPU (each has its own group-commit writer).
+    workers: int | None = Field(default=None, ge=1, le=64)
 
     # --- background work -----------------------------------------------------------------
     maintenance_interval_s: float = Field(default=5.0, gt=0, le=3600)

@@ -23,7 +23,6 @@ A refused command leaves no trace; later commands of the batch see the accepted 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from ledger.canonical import canonical_json, keccak256
@@ -56,8 +55,8 @@ from ledger.model import (
     postings_json,
 )
 from ledger.money import asset, format_amount
+from ledger.snapshot import AccountState, Decision, Snapshot
 
-IdemKey = tuple[str, str]  # (principal, idempotency key)
 Deltas = dict[str, tuple[int, int, int]]  # account -> (balance, pending_out, pending_in)
 
 _ACTION_TYPE = {
@@ -72,94 +71,6 @@ _SIGNS = {  # entry type -> (sign on balances, sign on pending amounts)
     EntryType.VOID_PENDING: (0, -1),
     EntryType.EXPIRE_PENDING: (0, -1),
 }
-
-
-@dataclass(frozen=True, slots=True)
-class AccountState:
-    """An account's balance row as locked for the batch."""
-
-    account_id: str
-    asset: str
-    allow_negative: bool
-    balance: int
-    pending_out: int
-    pending_in: int
-    last_seq: int
-
-    @property
-    def available(self) -> int:
-        return self.balance - self.pending_out
-
-
-@dataclass(frozen=True, slots=True)
-class Needs:
-    """What :func:`decide` needs loaded for a batch (first round: from the commands)."""
-
-    keys: frozenset[IdemKey]
-    entry_ids: frozenset[str]  # holds to resolve, entries to reverse
-    reverse_ids: frozenset[str]
-    accounts: frozenset[str]  # of new postings; the loader adds those of loaded entries
-    limits: frozenset[Limit]
-
-
-@dataclass(frozen=True, slots=True)
-class Snapshot:
-    """The journal as the batch sees it under the head lock.
-
-    Preconditions (the loader's contract): ``by_key`` has every stored entry of ``keys``;
-    ``by_id`` every stored entry of ``entry_ids``; ``resolution_of`` the resolution of each
-    of those that is a resolved hold; ``reversal_of`` the reversal of each reversed one;
-    ``accounts`` the balance row of every existing account the commands or those entries
-    name; ``limit_usage`` the stored usage of every limit named.
-    """
-
-    head_seq: int
-    head_hash: bytes
-    by_key: Mapping[IdemKey, Entry]
-    by_id: Mapping[str, Entry]
-    resolution_of: Mapping[str, Entry]  # hold id -> its resolution
-    reversal_of: Mapping[str, Entry]  # entry id -> the entry reversing it
-    accounts: Mapping[str, AccountState]
-    limit_usage: Mapping[Limit, int]
-
-
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """The outcomes of a batch and everything to write for them."""
-
-    outcomes: tuple[Outcome, ...]
-    entries: tuple[Entry, ...]  # new, in seq order, hashed
-    texts: tuple[tuple[bytes, bytes], ...]  # per entry: canonical JSON of postings, metadata
-    lines: tuple[HistoryLine, ...]  # one per account an entry moved a balance of
-    accounts: tuple[AccountState, ...]  # final rows of the touched accounts, by id
-    head_seq: int
-    head_hash: bytes
-
-
-def needs_of(commands: Sequence[Command]) -> Needs:
-    keys: set[IdemKey] = set()
-    entry_ids: set[str] = set()
-    reverse_ids: set[str] = set()
-    accounts: set[str] = set()
-    limits: set[Limit] = set()
-    for c in commands:
-        if isinstance(c, PostEntry):
-            accounts.update(accounts_of(c.request.postings))
-            limits.update(c.request.limits)
-        elif isinstance(c, ResolveHold):
-            entry_ids.add(c.hold_id)
-        else:
-            entry_ids.add(c.entry_id)
-            reverse_ids.add(c.entry_id)
-        if isinstance(c, (PostEntry, Reverse)) and c.idempotency_key is not None:
-            keys.add((c.principal, c.idempotency_key))
-    return Needs(
-        frozenset(keys),
-        frozenset(entry_ids),
-        frozenset(reverse_ids),
-        frozenset(accounts),
-        frozenset(limits),
-    )
 
 
 def decide(
@@ -191,10 +102,6 @@ def balance_deltas(entry: Entry) -> Deltas:
         dst[0] += sign_balance * p.amount
         dst[2] += sign_pending * p.amount
     return {k: (v[0], v[1], v[2]) for k, v in out.items()}
-
-
-def accounts_of(postings: Iterable[Posting]) -> set[str]:
-    return {a for p in postings for a in (p.source, p.destination)}
 
 
 def reversal_fingerprint(original_id: str, kind: str, metadata: Mapping[str, object]) -> str:

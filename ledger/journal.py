@@ -16,15 +16,16 @@ One command per batch is the naive path; many per batch is group commit.
 
 from __future__ import annotations
 
-import uuid
+import os
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from sqlalchemy import Connection
 
 from ledger.commands import Command, Outcome
-from ledger.deciding import balance_deltas, decide, needs_of
+from ledger.deciding import balance_deltas, decide
 from ledger.model import Entry
+from ledger.snapshot import needs_of
 from ledger.store.engine import WRITE_TXN
 from ledger.store.loading import load_entries_where, load_snapshot
 from ledger.store.rows import entry_from_row
@@ -45,7 +46,12 @@ __all__ = [
 
 
 def new_entry_id() -> str:
-    return str(uuid.uuid4())
+    """A random UUID (version 4) as text: ``str(uuid.uuid4())`` in half the time."""
+    b = bytearray(os.urandom(16))
+    b[6] = (b[6] & 0x0F) | 0x40  # version 4
+    b[8] = (b[8] & 0x3F) | 0x80  # the RFC 9562 variant
+    h = b.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def apply_batch(

@@ -50,8 +50,10 @@ def utcnow() -> datetime:
 class Ledger:
     """Accounts, entries, holds and balances over one database.
 
-    ``group_commit=True`` (the default) sends writes through one writer thread that commits
-    concurrent requests together; ``False`` gives each call its own transaction.
+    ``group_commit=True`` (the default) sends writes through writer threads that commit
+    concurrent requests together (``writer_threads``: two on PostgreSQL, one on SQLite, see
+    :class:`~ledger.writer.GroupCommitWriter`); ``False`` gives each call its own
+    transaction.
     Call :meth:`close` when done.
     """
 
@@ -63,13 +65,14 @@ class Ledger:
         group_commit: bool = True,
         hooks: Sequence[BatchHook] = (),
         max_batch: int = 1000,
+        writer_threads: int | None = None,
     ) -> None:
         self.engine = engine
         self.clock = clock
         # The token log is part of the journal: the writer appends it in the same
         # transaction, always; ``hooks`` run after it.
         self._writer: GroupCommitWriter | DirectWriter = (
-            GroupCommitWriter(engine, clock, hooks, max_batch)
+            GroupCommitWriter(engine, clock, hooks, max_batch, writer_threads)
             if group_commit
             else DirectWriter(engine, clock, hooks)
         )
@@ -159,17 +162,18 @@ class Ledger:
         """Validate what needs no database (raises) and wrap it as a command."""
         if not isinstance(request, NewEntry):
             raise InvalidEntry("a request is a NewEntry")
-        validate_new_entry(request, self.clock())
+        metadata = validate_new_entry(request, self.clock())
         check_principal(principal)
         if idempotency_key is not None:
             validate_idempotency_key(idempotency_key)
+        postings = postings_json(request.postings)
         return PostEntry(
             request,
             principal,
             idempotency_key,
-            request.fingerprint(),
-            postings_json(request.postings),
-            canonical_json(dict(request.metadata), checked=True),
+            request.fingerprint(postings, metadata),
+            postings,
+            metadata,
         )
 
     def post_entries(

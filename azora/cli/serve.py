@@ -42,11 +42,13 @@ def _prepare_chain(state: CliState) -> int | None:
 @click.command()
 @click.option("--host", default=None, help="Default: AZORA_HOST or 127.0.0.1.")
 @click.option("--port", type=int, default=None, help="Default: AZORA_PORT or 8000.")
-@click.option("--workers", type=int, default=None, help="Default: AZORA_WORKERS or 1.")
+@click.option("--workers", type=int, default=None, help="Default: AZORA_WORKERS or one per CPU.")
 @pass_state
 def serve(state: CliState, host: str | None, port: int | None, workers: int | None) -> None:
-    """Serve the HTTP API (and, beside it, anchoring and maintenance)."""
-    import uvicorn
+    """Serve the HTTP API (and, beside it, anchoring and maintenance) with granian: HTTP in
+    Rust, one Python process per worker."""
+    from granian import Granian
+    from granian.constants import Interfaces, Loops
 
     container = state.container()  # refuses a missing database or insecure production
     container.jwt_secret  # noqa: B018 - generated once here, read by every worker
@@ -54,16 +56,17 @@ def serve(state: CliState, host: str | None, port: int | None, workers: int | No
     started = _prepare_chain(state) if settings.anchoring and not settings.token_address else None
     state.close()  # the workers build their own containers
     try:
-        uvicorn.run(
+        Granian(
             "azora.asgi:create_app",
             factory=True,
-            host=host or settings.host,
+            address=host or settings.host,
             port=port or settings.port,
-            workers=workers or settings.workers,
-            loop="uvloop",
-            http="httptools",
-            access_log=settings.access_log,
-        )
+            interface=Interfaces.ASGI,
+            workers=workers or settings.workers or os.cpu_count() or 1,
+            loop=Loops.uvloop,
+            log_access=settings.access_log,
+            websockets=False,
+        ).serve()
     finally:
         if started is not None:
             click.echo(f"stopping the local anvil (pid {started})", err=True)

@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, literal, select, union_all
 
-from ledger.deciding import AccountState, IdemKey, Needs, Snapshot, accounts_of
 from ledger.model import Direction, Entry, Limit
+from ledger.snapshot import AccountState, IdemKey, Needs, Snapshot, accounts_of
 from ledger.store.bulk import member_of
 from ledger.store.rows import entry_from_row
 from ledger.store.tables import balances, entries, entry_lines, journal_head

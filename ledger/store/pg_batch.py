@@ -26,18 +26,18 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
 from ledger.commands import Command, Outcome, PostEntry
-from ledger.deciding import (
+from ledger.deciding import decide
+from ledger.model import Entry, Limit
+from ledger.money import AZR
+from ledger.snapshot import (
     AccountState,
     Decision,
     IdemKey,
     Needs,
     Snapshot,
     accounts_of,
-    decide,
     needs_of,
 )
-from ledger.model import Entry, Limit
-from ledger.money import AZR
 from ledger.store.loading import count_usage, limit_order
 from ledger.store.rows import entry_from_row, entry_row
 from ledger.tokenlog import LogState, log_rows

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, update
 
-from ledger.deciding import Decision
+from ledger.snapshot import Decision
 from ledger.store.bulk import insert_rows, update_balances
 from ledger.store.rows import entry_row, line_row
 from ledger.store.tables import entries, entry_lines, journal_head

@@ -218,15 +218,17 @@ def test_a_cancelled_caller_does_not_stop_its_batch(pg_url: str) -> None:
         engine.dispose()
 
 
+@pytest.mark.parametrize("threads", [1, 2])
 def test_requests_arriving_while_the_writer_waits_for_the_head_lock_join_its_batch(
-    pg_url: str,
+    pg_url: str, threads: int
 ) -> None:
-    """Another process's writer holds the head lock: what queues meanwhile is one batch."""
+    """Another process's writer holds the head lock: what queues meanwhile is one batch
+    (with one writer thread), or the batches of the threads waiting behind it (with two)."""
     engine = make_engine(pg_url)
     hook = _Recorder()
     locker = engine.connect()
     try:
-        with Ledger(engine, hooks=(hook,)) as book:
+        with Ledger(engine, hooks=(hook,), writer_threads=threads) as book:
             open_accounts(book, "a", world="world")
             hook.batches.clear()
             locker.execute(text("SELECT seq FROM journal_head WHERE id = 1 FOR UPDATE"))
@@ -244,7 +246,10 @@ def test_requests_arriving_while_the_writer_waits_for_the_head_lock_join_its_bat
 
             posted = asyncio.run(scenario())
             assert sorted(p.entry.seq for p in posted) == list(range(1, 32))
-            assert hook.batches == [31]
+            if threads == 1:
+                assert hook.batches == [31]
+            else:  # the first, what the second thread gathered, and what was left
+                assert sum(hook.batches) == 31 and len(hook.batches) <= threads + 1
     finally:
         locker.close()
         engine.dispose()

@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from ledger.deciding import AccountState, Decision, Snapshot
 from ledger.model import GENESIS_HASH, Direction, Entry, Limit
+from ledger.snapshot import AccountState, Decision, Snapshot
 
 NOW = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
 

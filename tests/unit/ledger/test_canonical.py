@@ -12,8 +12,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.canonical import canonical_json, iso_utc
-from ledger.model import Entry, EntryType, Posting, postings_json
+from ledger.canonical import canonical_json, iso_utc, keccak256
+from ledger.model import Entry, EntryType, NewEntry, Posting, postings_json
 
 
 def reference_canonical(e: Entry) -> bytes:
@@ -135,4 +135,69 @@ def test_a_known_entry_has_known_bytes() -> None:
             '"asset":"AZR","destination":"user:1:azr","source":"world"}],"principal":"svc",'
             '"recorded_at":"2026-01-02T03:04:05.000006Z","reverses_id":null,"seq":7,"type":"posted"}'
         ).encode()
+    )
+
+
+def reference_fingerprint(request: NewEntry) -> str:
+    """The definition, as every stored fingerprint was made: the dict, canonically encoded."""
+    body: dict[str, Any]
+    if request.identity is not None:
+        body = {"identity": dict(request.identity)}
+    else:
+        body = {
+            "kind": request.kind,
+            "postings": [p.as_json() for p in request.postings],
+            "metadata": dict(request.metadata),
+            "pending": request.pending,
+            "expires_at": iso_utc(request.expires_at) if request.expires_at else None,
+            "effective_at": iso_utc(request.effective_at) if request.effective_at else None,
+        }
+    return keccak256(canonical_json(body, checked=True)).hex()
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    kind=texts,
+    postings_=postings,
+    metadata=st.dictionaries(texts, json_values, max_size=4),
+    pending=st.booleans(),
+    expires_at=st.none() | instants,
+    effective_at=st.none() | instants,
+    identity=st.none() | st.dictionaries(texts, json_values, max_size=3),
+)
+def test_fingerprints_from_parts_are_the_reference(
+    kind: str,
+    postings_: list[Posting],
+    metadata: dict[str, Any],
+    pending: bool,
+    expires_at: datetime | None,
+    effective_at: datetime | None,
+    identity: dict[str, Any] | None,
+) -> None:
+    request = NewEntry(
+        kind,
+        tuple(postings_),
+        metadata=metadata,
+        pending=pending,
+        expires_at=expires_at,
+        effective_at=effective_at,
+        identity=identity,
+    )
+    want = reference_fingerprint(request)
+    assert request.fingerprint() == want
+    parts = (postings_json(request.postings), canonical_json(metadata, checked=True))
+    assert request.fingerprint(*parts) == want
+
+
+def test_a_known_request_has_a_known_fingerprint() -> None:
+    """A golden vector: keys recorded before must keep replaying."""
+    request = NewEntry("transfer", (Posting("a", "b", "USD", 250),), metadata={"n": "é"})
+    assert request.fingerprint() == reference_fingerprint(request)
+    assert (
+        request.fingerprint()
+        == keccak256(
+            b'{"effective_at":null,"expires_at":null,"kind":"transfer","metadata":{"n":"\xc3\xa9"},'
+            b'"pending":false,"postings":[{"amount":"250","asset":"USD","destination":"b",'
+            b'"source":"a"}]}'
+        ).hex()
     )

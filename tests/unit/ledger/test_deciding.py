@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger.commands import Command, HoldAction, Outcome, PostEntry, ResolveHold, Reverse
-from ledger.deciding import AccountState, Decision, Snapshot, balance_deltas, decide, needs_of
+from ledger.deciding import balance_deltas, decide
 from ledger.errors import (
     AssetMismatch,
     HoldNotPending,
@@ -43,6 +43,7 @@ from ledger.model import (
     Posted,
     Posting,
 )
+from ledger.snapshot import AccountState, Decision, Snapshot, needs_of
 from tests.unit.ledger.snapshots import NOW, accounts, advance, chain_ok, counter, empty
 
 STATES = accounts(

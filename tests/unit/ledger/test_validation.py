@@ -215,3 +215,17 @@ def test_kind_patterns_match_below_a_prefix_only() -> None:
     assert not kind_matches("reward.earned", ["reward.earned.*"])
     assert not kind_matches("reward.earned_x", ["reward.earned.*"])
     assert kind_matches("reward.earned", ["transfer", "reward.earned"])
+
+
+def test_new_entry_ids_are_uuid4_text() -> None:
+    import uuid
+
+    from ledger.checks import is_entry_id
+    from ledger.journal import new_entry_id
+
+    ids = {new_entry_id() for _ in range(2000)}
+    assert len(ids) == 2000
+    for text in list(ids)[:200]:
+        parsed = uuid.UUID(text)
+        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122
+        assert str(parsed) == text and is_entry_id(text)
