@@ -41,11 +41,12 @@ from monetization.marketplace.errors import InvalidCursor
 from monetization.marketplace.model import Course, CourseStatus, Level
 from monetization.marketplace.store import course_from_row
 from monetization.marketplace.tables import FTS_TABLE, market_course_tags, market_courses
-from monetization.marketplace.text import query_words
+from monetization.marketplace.text import check_text, query_words
 
 C = market_courses
 SEARCH_LIMIT_MAX = 100
 CURSOR_MAX_CHARS = 200
+Q_MAX_CHARS = 200
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -105,7 +106,7 @@ class CourseSearch:
 
     def search(self, query: SearchQuery) -> CoursePage:
         assert 1 <= query.limit <= SEARCH_LIMIT_MAX, query.limit
-        found = query_words(query.q) if query.q else []
+        found = query_words(check_text(query.q, "q", Q_MAX_CHARS)) if query.q else []
         sort = query.effective_sort(bool(found))
         score = self._score(found)
         keys = _sort_keys(sort, score)

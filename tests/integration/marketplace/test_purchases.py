@@ -68,9 +68,7 @@ def test_the_plan_is_the_one_at_the_time_of_sale(market: Marketplace, billing: B
     assert (first.instructor_plan, second.instructor_plan) == ("pro", "enterprise")
 
 
-def test_same_key_replays_and_another_body_conflicts(
-    market: Marketplace, billing: Billing
-) -> None:
+def test_same_key_replays_and_another_body_conflicts(market: Marketplace, billing: Billing) -> None:
     instructor_on(billing, "teach", "pro")
     course = new_course(market)
     first, replayed0 = market.purchases.buy(course.id, "bob", VISA, principal="user:bob", key="k")
