@@ -78,10 +78,20 @@ def search_courses(  # one parameter per filter of DESIGN §12
     the title first, then the most bought; otherwise `newest`). Keyset pages: pass
     `next_cursor` back with the same query."""
     query = SearchQuery(
-        q=q, category=category, level=level, language=language, instructor_id=instructor_id,
-        tag=tag, min_price=_price(min_price), max_price=_price(max_price), free=free,
-        min_rating_centi=_rating(min_rating), sort=sort, limit=limit, cursor=cursor,
-    )  # fmt: skip
+        q=q,
+        category=category,
+        level=level,
+        language=language,
+        instructor_id=instructor_id,
+        tag=tag,
+        min_price=_price(min_price),
+        max_price=_price(max_price),
+        free=free,
+        min_rating_centi=_rating(min_rating),
+        sort=sort,
+        limit=limit,
+        cursor=cursor,
+    )
     page = market.search.search(query)
     return CoursePage(data=[CoursePublic.build(c) for c in page.data], next_cursor=page.next_cursor)
 
@@ -103,9 +113,14 @@ def create_course(
     """A draft course of the caller (a user token), or of `instructor_id` (an admin key)."""
     instructor = policy.acting_user(principal, body.instructor_id, "instructor_id")
     draft = course_draft(
-        title=body.title, description=body.description, category=body.category,
-        level=body.level, language=body.language, price=body.price, tags=body.tags,
-    )  # fmt: skip
+        title=body.title,
+        description=body.description,
+        category=body.category,
+        level=body.level,
+        language=body.language,
+        price=body.price,
+        tags=body.tags,
+    )
     return CoursePublic.build(market.courses.create(instructor, draft))
 
 

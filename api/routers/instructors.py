@@ -22,16 +22,18 @@ from api.schemas.marketplace import (
 )
 from ledger import USD, parse_amount
 
-router = APIRouter(prefix="/v1/instructors/{user_id}", tags=["marketplace"],
-                   responses=PROTECTED)  # fmt: skip
+router = APIRouter(prefix="/v1/instructors/{user_id}", tags=["marketplace"], responses=PROTECTED)
 Limit = Annotated[int, Query(ge=1, le=100)]
 
 
 @router.get("/courses", responses=problems(404))
 def instructor_courses(
-    user_id: UserPath, market: MarketDep, principal: Reader, limit: Limit = 50,
+    user_id: UserPath,
+    market: MarketDep,
+    principal: Reader,
+    limit: Limit = 50,
     cursor: UuidCursor = None,
-) -> CoursePage:  # fmt: skip
+) -> CoursePage:
     """Every course of the instructor, drafts included, the newest first."""
     policy.require_instructor_read(principal, user_id)
     found = market.courses.of_instructor(user_id, limit=limit + 1, before=cursor)
@@ -75,9 +77,12 @@ def request_payout(
 
 @router.get("/payouts", responses=problems(404))
 def list_payouts(
-    user_id: UserPath, market: MarketDep, principal: Reader, limit: Limit = 50,
+    user_id: UserPath,
+    market: MarketDep,
+    principal: Reader,
+    limit: Limit = 50,
     cursor: UuidCursor = None,
-) -> PayoutPage:  # fmt: skip
+) -> PayoutPage:
     policy.require_instructor_read(principal, user_id)
     found = market.payouts.list(user_id, limit=limit + 1, before=cursor)
     return PayoutPage(

@@ -13,8 +13,7 @@ from api.routers.marketdeps import MarketDep, next_cursor
 from api.schemas.common import PROTECTED, problems
 from api.schemas.marketplace import CoursePublic, LibraryItem, LibraryPage
 
-router = APIRouter(prefix="/v1/users/{user_id}/library", tags=["marketplace"],
-                   responses=PROTECTED)  # fmt: skip
+router = APIRouter(prefix="/v1/users/{user_id}/library", tags=["marketplace"], responses=PROTECTED)
 
 
 @router.get("", responses=problems(404))

@@ -29,8 +29,9 @@ from api.schemas.marketplace import MaterialList, MaterialPublic
 from api.security import Principal
 from monetization.marketplace import Course, Marketplace, Material, MaterialUpload
 
-router = APIRouter(prefix="/v1/courses/{course_id}/materials", tags=["marketplace"],
-                   responses=PROTECTED)  # fmt: skip
+router = APIRouter(
+    prefix="/v1/courses/{course_id}/materials", tags=["marketplace"], responses=PROTECTED
+)
 
 UPLOAD_PATH = re.compile(r"/v1/courses/[^/]+/materials/?")
 UPLOAD_OVERHEAD_BYTES = 64 * 1024  # multipart boundaries and part headers

@@ -14,8 +14,9 @@ from api.schemas.common import PROTECTED, problems
 from api.schemas.marketplace import ReplyBody, ReviewCreate, ReviewPage, ReviewPublic, ReviewUpdate
 from monetization.marketplace.model import CourseStatus
 
-router = APIRouter(prefix="/v1/courses/{course_id}/reviews", tags=["marketplace"],
-                   responses=PROTECTED)  # fmt: skip
+router = APIRouter(
+    prefix="/v1/courses/{course_id}/reviews", tags=["marketplace"], responses=PROTECTED
+)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=problems(403, 404, 409))

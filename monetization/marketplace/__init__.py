@@ -112,9 +112,14 @@ def build_marketplace(
     opener = AccountOpener(ledger)
     courses = Courses(engine, plans, clock)
     purchases = Purchases(
-        engine=engine, courses=courses, plans=plans, payments=payments, opener=opener,
-        config=config, clock=clock,
-    )  # fmt: skip
+        engine=engine,
+        courses=courses,
+        plans=plans,
+        payments=payments,
+        opener=opener,
+        config=config,
+        clock=clock,
+    )
     releases = Releases(engine=engine, ledger=ledger, opener=opener, config=config, clock=clock)
     payouts = Payouts(engine=engine, ledger=ledger, releases=releases, opener=opener, clock=clock)
     return Marketplace(

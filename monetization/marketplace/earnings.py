@@ -72,18 +72,24 @@ class EarningsReport:
         months: dict[str, Tally] = {}
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(Pu.c.course_id, Pu.c.status, Pu.c.price_cents,
-                       Pu.c.instructor_share_cents, Pu.c.created_at)
-                .where(Pu.c.instructor_id == instructor_id, Pu.c.price_cents > 0,
-                       Pu.c.status != S.PENDING.value)
-            )  # fmt: skip
+                select(
+                    Pu.c.course_id,
+                    Pu.c.status,
+                    Pu.c.price_cents,
+                    Pu.c.instructor_share_cents,
+                    Pu.c.created_at,
+                ).where(
+                    Pu.c.instructor_id == instructor_id,
+                    Pu.c.price_cents > 0,
+                    Pu.c.status != S.PENDING.value,
+                )
+            )
             for row in rows:
                 for tally in (
                     courses.setdefault(row.course_id, Tally()),
                     months.setdefault(_month(row.created_at), Tally()),
                 ):
-                    _count(tally, row.status, int(row.price_cents),
-                           int(row.instructor_share_cents))  # fmt: skip
+                    _count(tally, row.status, int(row.price_cents), int(row.instructor_share_cents))
             titles = dict(
                 conn.execute(
                     select(market_courses.c.id, market_courses.c.title).where(

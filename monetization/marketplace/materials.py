@@ -164,10 +164,15 @@ class Materials:
         with begin_write(self.engine) as conn:
             conn.execute(
                 insert(M).values(
-                    id=material_id, course_id=course.id, sha256=sha256, filename=filename,
-                    content_type=content_type, size_bytes=size, created_at=self.clock(),
+                    id=material_id,
+                    course_id=course.id,
+                    sha256=sha256,
+                    filename=filename,
+                    content_type=content_type,
+                    size_bytes=size,
+                    created_at=self.clock(),
                 )
-            )  # fmt: skip
+            )
             conn.execute(
                 update(market_courses)
                 .where(market_courses.c.id == course.id)

@@ -74,11 +74,15 @@ class Payouts:
             with begin_write(self.engine) as conn:
                 conn.execute(
                     insert(Po).values(
-                        id=payout_id, instructor_id=instructor_id, amount_cents=amount,
-                        status=PayoutStatus.REQUESTED.value, principal=principal,
-                        request_key=key, created_at=self.clock(),
+                        id=payout_id,
+                        instructor_id=instructor_id,
+                        amount_cents=amount,
+                        status=PayoutStatus.REQUESTED.value,
+                        principal=principal,
+                        request_key=key,
+                        created_at=self.clock(),
                     )
-                )  # fmt: skip
+                )
         except IntegrityError:
             again = self._by_key(principal, key)
             if again is None:
@@ -90,11 +94,17 @@ class Payouts:
         row = self._row(payout_id)
         entry = NewEntry(
             accounts.KIND_PAYOUT,
-            (Posting(accounts.available(row.instructor_id), accounts.WORLD_PAYOUTS, USD.code,
-                     int(row.amount_cents)),),
+            (
+                Posting(
+                    accounts.available(row.instructor_id),
+                    accounts.WORLD_PAYOUTS,
+                    USD.code,
+                    int(row.amount_cents),
+                ),
+            ),
             metadata={"payout_id": row.id, "instructor_id": row.instructor_id},
             identity={"payout_id": row.id},
-        )  # fmt: skip
+        )
         try:
             posted = self.ledger.post_hold(
                 entry,
@@ -161,9 +171,11 @@ class Payouts:
                 if anchor is None:
                     raise CourseNotFound("the cursor names no payout of this instructor")
                 stmt = stmt.where(
-                    or_(Po.c.created_at < anchor.created_at,
-                        and_(Po.c.created_at == anchor.created_at, Po.c.id < anchor.id))
-                )  # fmt: skip
+                    or_(
+                        Po.c.created_at < anchor.created_at,
+                        and_(Po.c.created_at == anchor.created_at, Po.c.id < anchor.id),
+                    )
+                )
             rows = conn.execute(stmt.order_by(Po.c.created_at.desc(), Po.c.id.desc()).limit(limit))
             return [payout_from_row(r) for r in rows]
 

@@ -225,11 +225,15 @@ class Purchases:
         """Finish purchases a crash left pending (the maintenance round calls this)."""
         cutoff = self.clock() - timedelta(seconds=self.config.stale_after_s)
         with self.engine.connect() as conn:
-            ids = conn.execute(
-                select(Pu.c.id)
-                .where(Pu.c.status == PurchaseStatus.PENDING.value, Pu.c.updated_at < cutoff)
-                .limit(limit)
-            ).scalars().all()  # fmt: skip
+            ids = (
+                conn.execute(
+                    select(Pu.c.id)
+                    .where(Pu.c.status == PurchaseStatus.PENDING.value, Pu.c.updated_at < cutoff)
+                    .limit(limit)
+                )
+                .scalars()
+                .all()
+            )
         finished = 0
         for purchase_id in ids:
             try:

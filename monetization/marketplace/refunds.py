@@ -155,10 +155,14 @@ class Refunds:
                     for source, cents in legs
                     if cents > 0
                 ),
-                metadata={"purchase_id": row.id, "instructor_id": instructor,
-                          "from_available": str(take), "from_receivable": str(share - take)},
+                metadata={
+                    "purchase_id": row.id,
+                    "instructor_id": instructor,
+                    "from_available": str(take),
+                    "from_receivable": str(share - take),
+                },
                 identity={"purchase_id": row.id, "step": "clawback"},
-            )  # fmt: skip
+            )
             try:
                 posted = self.ledger.post_entry(
                     entry,

@@ -95,10 +95,11 @@ class Releases:
                     update(Pu)
                     .where(Pu.c.id.in_(ids), due)
                     .values(status=S.RELEASING.value, updated_at=self.clock())
-                    .returning(Pu.c.id, Pu.c.course_id, Pu.c.instructor_id,
-                               Pu.c.instructor_share_cents)
+                    .returning(
+                        Pu.c.id, Pu.c.course_id, Pu.c.instructor_id, Pu.c.instructor_share_cents
+                    )
                 ).all()
-            )  # fmt: skip
+            )
 
     def _move(self, rows: list[Any], at: datetime) -> int:
         items: list[tuple[NewEntry, str | None]] = []
@@ -119,9 +120,13 @@ class Releases:
                 conn.execute(
                     update(Pu)
                     .where(Pu.c.id == purchase_id, Pu.c.status == S.RELEASING.value)
-                    .values(status=S.RELEASED.value, release_entry_id=entry_id,
-                            released_at=at, updated_at=self.clock())
-                )  # fmt: skip
+                    .values(
+                        status=S.RELEASED.value,
+                        release_entry_id=entry_id,
+                        released_at=at,
+                        updated_at=self.clock(),
+                    )
+                )
         return len(entry_of)
 
     # --- receivables -----------------------------------------------------------------
@@ -145,11 +150,17 @@ class Releases:
                 return 0
             entry = NewEntry(
                 accounts.KIND_SETTLE,
-                (Posting(accounts.available(instructor_id), accounts.receivable(instructor_id),
-                         USD.code, amount),),
+                (
+                    Posting(
+                        accounts.available(instructor_id),
+                        accounts.receivable(instructor_id),
+                        USD.code,
+                        amount,
+                    ),
+                ),
                 metadata={"instructor_id": instructor_id},
                 identity={"instructor_id": instructor_id, "receivable_seq": debt.last_seq},
-            )  # fmt: skip
+            )
             self.ledger.post_entry(
                 entry,
                 principal=accounts.LEDGER_PRINCIPAL,
@@ -192,9 +203,18 @@ def _release_entry(row: Any) -> NewEntry:
     share = int(row.instructor_share_cents)
     return NewEntry(
         accounts.KIND_RELEASE,
-        (Posting(accounts.pending(row.instructor_id), accounts.available(row.instructor_id),
-                 USD.code, share),),
-        metadata={"purchase_id": row.id, "course_id": row.course_id,
-                  "instructor_id": row.instructor_id},
+        (
+            Posting(
+                accounts.pending(row.instructor_id),
+                accounts.available(row.instructor_id),
+                USD.code,
+                share,
+            ),
+        ),
+        metadata={
+            "purchase_id": row.id,
+            "course_id": row.course_id,
+            "instructor_id": row.instructor_id,
+        },
         identity={"purchase_id": row.id, "step": "release"},
-    )  # fmt: skip
+    )

@@ -79,10 +79,15 @@ class Reviews:
             with begin_write(self.engine) as conn:
                 conn.execute(
                     R.insert().values(
-                        id=review_id, course_id=course.id, author_id=author_id, rating=rating,
-                        text=text, created_at=now, updated_at=now,
+                        id=review_id,
+                        course_id=course.id,
+                        author_id=author_id,
+                        rating=rating,
+                        text=text,
+                        created_at=now,
+                        updated_at=now,
                     )
-                )  # fmt: skip
+                )
                 _rate(conn, course.id, rating, 1)
         except IntegrityError:
             raise AlreadyReviewed("one review per buyer: edit yours instead") from None
@@ -141,9 +146,11 @@ class Reviews:
                 if anchor is None:
                     raise CourseNotFound("the cursor names no review of this course")
                 stmt = stmt.where(
-                    or_(R.c.created_at < anchor.created_at,
-                        and_(R.c.created_at == anchor.created_at, R.c.id < anchor.id))
-                )  # fmt: skip
+                    or_(
+                        R.c.created_at < anchor.created_at,
+                        and_(R.c.created_at == anchor.created_at, R.c.id < anchor.id),
+                    )
+                )
             rows = conn.execute(stmt.order_by(R.c.created_at.desc(), R.c.id.desc()).limit(limit))
             return [review_from_row(r) for r in rows]
 

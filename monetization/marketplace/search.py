@@ -199,8 +199,14 @@ def _sort_keys(sort: Sort, score: ColumnElement[int]) -> list[ColumnElement[Any]
 
 # Which positions of each sort key are instants (kept in a cursor as microseconds).
 _INSTANT_AT = {Sort.RELEVANCE: 2, Sort.NEWEST: 0}
-_KEY_LENGTH = {Sort.RELEVANCE: 4, Sort.NEWEST: 2, Sort.PRICE_ASC: 2, Sort.PRICE_DESC: 2,
-               Sort.RATING: 3, Sort.POPULARITY: 2}  # fmt: skip
+_KEY_LENGTH = {
+    Sort.RELEVANCE: 4,
+    Sort.NEWEST: 2,
+    Sort.PRICE_ASC: 2,
+    Sort.PRICE_DESC: 2,
+    Sort.RATING: 3,
+    Sort.POPULARITY: 2,
+}
 
 
 def _key_of(sort: Sort, row: Any) -> list[int]:

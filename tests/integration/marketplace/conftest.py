@@ -74,9 +74,15 @@ def new_course(
     **fields: object,
 ) -> Course:
     values: dict[str, object] = {
-        "title": title, "description": "", "category": "programming", "level": "beginner",
-        "language": "en", "price": price, "tags": [], **fields,
-    }  # fmt: skip
+        "title": title,
+        "description": "",
+        "category": "programming",
+        "level": "beginner",
+        "language": "en",
+        "price": price,
+        "tags": [],
+        **fields,
+    }
     course = market.courses.create(instructor, course_draft(**values))
     return market.courses.publish(course.id) if publish else course
 
@@ -86,8 +92,9 @@ def instructor_on(billing: Billing, user: str, plan: str) -> None:
         subscribe(billing, user, plan, key=f"{user}-{plan}")
 
 
-def buy(market: Marketplace, course: Course, buyer: str, key: str | None = None,
-        method: str = VISA) -> object:  # fmt: skip
+def buy(
+    market: Marketplace, course: Course, buyer: str, key: str | None = None, method: str = VISA
+) -> object:
     purchase, _ = market.purchases.buy(
         course.id, buyer, method, principal=f"user:{buyer}", key=key or f"buy-{buyer}-{course.id}"
     )

@@ -35,9 +35,10 @@ def _balance(book: Ledger, account: str) -> int:
         return 0
 
 
-@pytest.mark.parametrize(("plan", "price", "share"), [("pro", "49.99", 3499),
-                                                       ("enterprise", "49.99", 3749),
-                                                       ("enterprise", "0.10", 8)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("plan", "price", "share"),
+    [("pro", "49.99", 3499), ("enterprise", "49.99", 3749), ("enterprise", "0.10", 8)],
+)
 def test_one_entry_splits_the_price_by_the_plan_at_sale(
     market: Marketplace, billing: Billing, book: Ledger, plan: str, price: str, share: int
 ) -> None:
@@ -84,9 +85,13 @@ def test_same_key_replays_and_another_body_conflicts(market: Marketplace, billin
     ("method", "error"), [(DECLINED, PaymentDeclined), (UNAVAILABLE, PaymentProviderUnavailable)]
 )
 def test_a_refused_card_changes_nothing_and_frees_the_key(
-    market: Marketplace, billing: Billing, book: Ledger, engine: Engine, method: str,
+    market: Marketplace,
+    billing: Billing,
+    book: Ledger,
+    engine: Engine,
+    method: str,
     error: type[Exception],
-) -> None:  # fmt: skip
+) -> None:
     instructor_on(billing, "teach", "pro")
     course = new_course(market)
     with pytest.raises(error):
@@ -96,8 +101,7 @@ def test_a_refused_card_changes_nothing_and_frees_the_key(
     assert _balance(book, "instructor:teach:pending") == 0
     assert market.courses.get(course.id).purchase_count == 0
     # The key is free again: the same key with a good card buys.
-    purchase, replayed = market.purchases.buy(course.id, "bob", VISA, principal="user:bob",
-                                              key="k")  # fmt: skip
+    purchase, replayed = market.purchases.buy(course.id, "bob", VISA, principal="user:bob", key="k")
     assert not replayed and purchase.status.value == "completed"
 
 
@@ -142,8 +146,12 @@ def test_the_same_buyer_buying_twice_at_once_gets_one_purchase(
 ) -> None:
     instructor_on(billing, "teach", "pro")
     course = new_course(market, price="20.00")
-    results = _race(6, lambda i: market.purchases.buy(
-        course.id, "bob", VISA, principal="user:bob", key=f"race-{i}"))  # fmt: skip
+    results = _race(
+        6,
+        lambda i: market.purchases.buy(
+            course.id, "bob", VISA, principal="user:bob", key=f"race-{i}"
+        ),
+    )
     bought = [r for r in results if isinstance(r, tuple)]
     refused = [r for r in results if isinstance(r, AlreadyPurchased)]
     assert len(bought) == 1 and len(refused) == 5, results
@@ -159,8 +167,9 @@ def test_the_same_key_at_once_answers_one_purchase(
 ) -> None:
     instructor_on(billing, "teach", "pro")
     course = new_course(market, price="20.00")
-    results = _race(4, lambda i: market.purchases.buy(
-        course.id, "bob", VISA, principal="user:bob", key="same"))  # fmt: skip
+    results = _race(
+        4, lambda i: market.purchases.buy(course.id, "bob", VISA, principal="user:bob", key="same")
+    )
     purchases = {r[0].id for r in results if isinstance(r, tuple)}
     assert len(purchases) == 1, results
     assert _balance(book, "instructor:teach:pending") == 1400

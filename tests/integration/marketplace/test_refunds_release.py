@@ -19,8 +19,9 @@ PENDING, AVAILABLE = "instructor:teach:pending", "instructor:teach:available"
 RECEIVABLE = "instructor:teach:receivable"
 
 
-def _paid(market: Marketplace, billing: Billing, price: str = "20.00",
-          buyer: str = "bob") -> Purchase:  # fmt: skip
+def _paid(
+    market: Marketplace, billing: Billing, price: str = "20.00", buyer: str = "bob"
+) -> Purchase:
     instructor_on(billing, "teach", "pro")
     purchase = buy(market, new_course(market, price=price, title=f"C {buyer}"), buyer)
     assert isinstance(purchase, Purchase)
@@ -166,8 +167,9 @@ def test_crash_after_the_claim_is_finished_by_maintenance(
     from monetization.marketplace.tables import market_purchases as P
 
     with market.purchases.engine.begin() as conn:
-        conn.execute(update(P).where(P.c.id == purchase.id).values(status="refunding",
-                                                                    updated_at=clock()))  # fmt: skip
+        conn.execute(
+            update(P).where(P.c.id == purchase.id).values(status="refunding", updated_at=clock())
+        )
     clock.advance(minutes=5)
     assert market.maintain().recovered == 1
     assert market.purchases.get(purchase.id).status.value == "refunded"

@@ -20,8 +20,26 @@ from tests.integration.marketplace.conftest import START
 
 pytestmark = pytest.mark.integration
 
-VOCABULARY = ["python", "Python", "data", "café", "CAFÉ", "straße", "STRASSE", "日本語", "x1",
-              "xylo", "ml", "ML-ops", "naïve", "ﬁle", "2024", "a_b", "web", "Web3"]  # fmt: skip
+VOCABULARY = [
+    "python",
+    "Python",
+    "data",
+    "café",
+    "CAFÉ",
+    "straße",
+    "STRASSE",
+    "日本語",
+    "x1",
+    "xylo",
+    "ml",
+    "ML-ops",
+    "naïve",
+    "ﬁle",
+    "2024",
+    "a_b",
+    "web",
+    "Web3",
+]
 SEPARATORS = [" ", "-", ", ", "_", "!", "\n"]
 CATEGORIES = ["programming", "design", "music"]
 TAGS = ["python", "beginners", "ml", "web"]
@@ -32,8 +50,9 @@ INSTRUCTORS = ["ana", "ben"]
 def phrases(draw: st.DrawFn, max_words: int = 6) -> str:
     picked = draw(st.lists(st.sampled_from(VOCABULARY), min_size=1, max_size=max_words))
     seps = draw(st.lists(st.sampled_from(SEPARATORS), min_size=len(picked), max_size=len(picked)))
-    noise = draw(st.text(max_size=6, alphabet=st.characters(codec="utf-8",
-                                                             exclude_categories=["Cc", "Cs"])))  # fmt: skip
+    noise = draw(
+        st.text(max_size=6, alphabet=st.characters(codec="utf-8", exclude_categories=["Cc", "Cs"]))
+    )
     return "".join(w + s for w, s in zip(picked, seps, strict=True)) + noise
 
 
@@ -94,21 +113,31 @@ def _load(market: Marketplace, catalog: list[Spec]) -> list[Course]:
         conn.execute(delete(market_courses))
     made = []
     for spec in catalog:
-        course = market.courses.create(spec.instructor, course_draft(
-            title=spec.title, description=spec.description, category=spec.category,
-            level=spec.level, language=spec.language,
-            price="0" if spec.price == 0 else f"{spec.price // 100}.{spec.price % 100:02d}",
-            tags=spec.tags,
-        ))  # fmt: skip
+        course = market.courses.create(
+            spec.instructor,
+            course_draft(
+                title=spec.title,
+                description=spec.description,
+                category=spec.category,
+                level=spec.level,
+                language=spec.language,
+                price="0" if spec.price == 0 else f"{spec.price // 100}.{spec.price % 100:02d}",
+                tags=spec.tags,
+            ),
+        )
         published = START + timedelta(seconds=spec.published_offset_s)
         with engine.begin() as conn:
             conn.execute(
                 update(market_courses)
                 .where(market_courses.c.id == course.id)
-                .values(status=spec.status, published_at=published,
-                        rating_centi=spec.rating_centi if spec.rating_count else 0,
-                        rating_count=spec.rating_count, purchase_count=spec.purchase_count)
-            )  # fmt: skip
+                .values(
+                    status=spec.status,
+                    published_at=published,
+                    rating_centi=spec.rating_centi if spec.rating_count else 0,
+                    rating_count=spec.rating_count,
+                    purchase_count=spec.purchase_count,
+                )
+            )
         made.append(market.courses.get(course.id))
     return made
 
@@ -165,8 +194,10 @@ def _all_pages(market: Marketplace, query: SearchQuery) -> list[str]:
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
-@given(catalog=st.lists(specs, min_size=0, max_size=14), query_list=st.lists(queries, min_size=1,
-                                                                              max_size=4))  # fmt: skip
+@given(
+    catalog=st.lists(specs, min_size=0, max_size=14),
+    query_list=st.lists(queries, min_size=1, max_size=4),
+)
 def test_search_matches_a_brute_force_filter(
     market: Marketplace, catalog: list[Spec], query_list: list[SearchQuery]
 ) -> None:
