@@ -17,6 +17,7 @@ from api.context import ApiContext, Lifecycle
 from api.errors import install_problem_handlers
 from api.limits import BodySizeLimit
 from api.routers import ROUTERS
+from api.routers.materials import UPLOAD_OVERHEAD_BYTES, UPLOAD_PATH
 from api.schemas.common import problems
 
 DESCRIPTION = """\
@@ -59,7 +60,11 @@ def create_app(context: ApiContext, lifecycle: Lifecycle | None = None) -> FastA
         lifespan=lifespan,
     )
     app.state.api = context
-    app.add_middleware(BodySizeLimit, max_bytes=context.config.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=context.config.max_body_bytes,
+        streamed=((UPLOAD_PATH, context.config.upload_max_bytes + UPLOAD_OVERHEAD_BYTES),),
+    )
     install_problem_handlers(app)
     for router in ROUTERS:
         _document_path_ids(router)

@@ -25,6 +25,8 @@ class ApiConfig:
     key_cache_ttl_s: float = 2.0
     # For the Retry-After of an entry not anchored yet.
     anchor_interval_s: float = 60.0
+    # Course material uploads (multipart, streamed): their own body limit.
+    upload_max_bytes: int = 256 * MIB
 
     def __post_init__(self) -> None:
         assert self.jwt_secret, "the HTTP layer needs a JWT secret"

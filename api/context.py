@@ -16,6 +16,7 @@ from chain.proofs import Proofs
 from chain.runtime import ChainRuntime
 from ledger import Ledger
 from monetization.billing import Billing
+from monetization.marketplace import Marketplace
 from monetization.rewards import Rewards
 
 
@@ -35,5 +36,6 @@ class ApiContext:
     limiter: RateLimiter
     rewards: Rewards
     billing: Billing
+    marketplace: Marketplace
     proofs: Proofs
     chain: ChainRuntime | None = None  # None: anchoring is off

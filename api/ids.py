@@ -47,6 +47,12 @@ EventTypePath = Annotated[str, Path(pattern=KIND, max_length=48, examples=["less
 BoardScopePath = Annotated[
     str, Path(max_length=80, examples=["global", "class:py-101", "friends:42"])
 ]
+# The marketplace's ids (DESIGN §12), all UUIDs the service makes.
+CoursePath = Annotated[str, Path(pattern=UUID, max_length=36)]
+PurchasePath = Annotated[str, Path(pattern=UUID, max_length=36)]
+ReviewPath = Annotated[str, Path(pattern=UUID, max_length=36)]
+PayoutPath = Annotated[str, Path(pattern=UUID, max_length=36)]
+MaterialPath = Annotated[str, Path(pattern=UUID, max_length=36)]
 ApiKeyIdPath = Annotated[str, Path(pattern=r"^[0-9a-z]{1,32}$", max_length=32)]
 
 # --- query parameters -------------------------------------------------------------------

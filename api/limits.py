@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -20,10 +21,17 @@ class BodySizeLimit:
 
     A declared ``Content-Length`` is checked before anything is read; a chunked body is
     read up to the limit (so at most ``max_bytes`` are ever buffered) and then replayed.
+    ``streamed`` names routes (a path pattern, their own limit) that read their body as a
+    stream and bound it themselves (uploads): only a declared length is checked here.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        streamed: Sequence[tuple[re.Pattern[str], int]] = (),
+    ) -> None:
+        self.app, self.max_bytes, self.streamed = app, max_bytes, tuple(streamed)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -31,13 +39,18 @@ class BodySizeLimit:
             return
         headers = dict(scope.get("headers", ()))
         declared = headers.get(b"content-length")
+        stream_limit = next(
+            (limit for path, limit in self.streamed if path.fullmatch(scope.get("path", ""))),
+            None,
+        )
+        limit = self.max_bytes if stream_limit is None else stream_limit
         if declared is not None:
-            if not declared.isdigit() or int(declared) > self.max_bytes:
-                await self._refuse(send)
+            if not declared.isdigit() or int(declared) > limit:
+                await self._refuse(send, limit)
                 return
             await self.app(scope, receive, send)
             return
-        if b"transfer-encoding" not in headers:
+        if stream_limit is not None or b"transfer-encoding" not in headers:
             await self.app(scope, receive, send)
             return
         messages: list[Message] = []
@@ -47,7 +60,7 @@ class BodySizeLimit:
             messages.append(message)
             size += len(message.get("body", b""))
             if size > self.max_bytes:
-                await self._refuse(send)
+                await self._refuse(send, self.max_bytes)
                 return
             if message["type"] != "http.request" or not message.get("more_body", False):
                 break
@@ -57,11 +70,9 @@ class BodySizeLimit:
 
         await self.app(scope, replay, send)
 
-    async def _refuse(self, send: Send) -> None:
+    async def _refuse(self, send: Send, limit: int) -> None:
         body = json.dumps(
-            problem_body(
-                "payload-too-large", f"request bodies are limited to {self.max_bytes} bytes"
-            )
+            problem_body("payload-too-large", f"request bodies are limited to {limit} bytes")
         ).encode()
         await send(
             {

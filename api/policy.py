@@ -136,3 +136,124 @@ def can_read_board(
     if kind == "friends":
         return scope_id == principal.id
     return kind == "class" and scope_id in classes_of(principal.id)
+
+
+# --- marketplace (DESIGN §12) --------------------------------------------------------------
+#
+# * a course is created by its instructor (their user token) or by an admin key naming
+#   ``instructor_id``; edited, published, unpublished and given materials by its owner or
+#   an admin; a draft or unpublished course is seen only by them and by ledger:read keys;
+# * a purchase is made by the buyer's user token, or an admin key naming ``buyer_id``; read
+#   by its buyer, its instructor and ledger:read keys; refunded by its buyer or an admin, and
+#   past the refund window by an admin only;
+# * materials are read by buyers with access, the owner and admins;
+# * earnings and payouts are read by the instructor and ledger:read keys; payouts requested
+#   by the instructor or an admin, completed or failed by an admin only;
+# * reviews are written by buyers (the domain checks the purchase: 403 ``not-a-buyer``), or an
+#   admin key naming ``author_id``; edited by their author or an admin; replied to by the
+#   course's instructor or an admin.
+
+
+def _owner_or_admin(principal: Principal, owner_id: str) -> bool:
+    if principal.is_user:
+        return principal.id == owner_id
+    return Scope.ADMIN in principal.scopes
+
+
+def acting_user(principal: Principal, named: str | None, what: str) -> str:
+    """Whom a user-made resource is for: a user token for itself (``named`` may repeat
+    its own id); an admin key must name the user; any other key sees nothing here."""
+    if principal.is_user:
+        if named is not None and named != principal.id:
+            raise hidden()
+        return principal.id
+    if Scope.ADMIN not in principal.scopes:
+        raise hidden()
+    if named is None:
+        raise ApiProblem("invalid-request", f"an admin key must name {what}")
+    return named
+
+
+def can_see_course(principal: Principal | None, instructor_id: str, published: bool) -> bool:
+    if published:
+        return True
+    if principal is None:
+        return False
+    if principal.is_user:
+        return principal.id == instructor_id
+    return principal.has(Scope.LEDGER_READ)
+
+
+def require_course_visible(
+    principal: Principal | None, instructor_id: str, published: bool
+) -> None:
+    if not can_see_course(principal, instructor_id, published):
+        raise hidden("the course")
+
+
+def require_course_owner(principal: Principal, instructor_id: str) -> None:
+    """Edits, publishing and uploads: the owner or an admin (others: as if missing)."""
+    if not _owner_or_admin(principal, instructor_id):
+        raise hidden("the course")
+
+
+def require_purchase_read(principal: Principal, buyer_id: str, instructor_id: str) -> None:
+    if principal.is_user:
+        if principal.id not in (buyer_id, instructor_id):
+            raise hidden("the purchase")
+    elif not principal.has(Scope.LEDGER_READ):
+        raise hidden("the purchase")
+
+
+def require_refunder(principal: Principal, buyer_id: str, *, after_window: bool) -> None:
+    """The buyer or an admin; past the window (``after_window``) an admin only."""
+    if not _owner_or_admin(principal, buyer_id):
+        raise hidden("the purchase")
+    if after_window and principal.is_user:
+        raise ApiProblem("forbidden", "only an admin refunds after the refund window")
+
+
+def require_material_reader(
+    principal: Principal, instructor_id: str, has_access: Callable[[str], bool]
+) -> None:
+    """Buyers with access and the owner (``has_access`` is asked for user tokens); admins."""
+    if principal.is_user:
+        if not has_access(principal.id):
+            raise hidden("the material")
+    elif Scope.ADMIN not in principal.scopes:
+        raise hidden("the material")
+
+
+def access_subject(principal: Principal, user_id: str | None, instructor_id: str) -> str:
+    """Whose access ``GET /v1/courses/{id}/access`` tells: a user asks for itself (the
+    course's instructor may ask for anyone); keys with ledger:read for anyone they name."""
+    if principal.is_user:
+        if user_id is None or user_id == principal.id:
+            return principal.id
+        if principal.id == instructor_id:
+            return user_id
+        raise hidden()
+    if not principal.has(Scope.LEDGER_READ):
+        raise hidden()
+    if user_id is None:
+        raise ApiProblem("invalid-request", "name the user: ?user_id=")
+    return user_id
+
+
+def require_instructor_read(principal: Principal, user_id: str) -> None:
+    """Earnings, payouts, the instructor's own course list (drafts included)."""
+    require_user_read(principal, user_id)
+
+
+def require_instructor_act(principal: Principal, user_id: str) -> None:
+    require_user_act(principal, user_id)
+
+
+def require_review_author(principal: Principal, author_id: str) -> None:
+    if not _owner_or_admin(principal, author_id):
+        raise hidden("the review")
+
+
+def require_course_reply(principal: Principal, instructor_id: str) -> None:
+    if not _owner_or_admin(principal, instructor_id):
+        raise hidden("the review")

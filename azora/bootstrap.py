@@ -40,6 +40,12 @@ from chain.runtime import ChainConfig, ChainRuntime
 from ledger import Ledger
 from ledger.store.engine import make_engine
 from monetization.billing import Billing, BillingConfig, build_billing
+from monetization.marketplace import (
+    LocalBlobStore,
+    Marketplace,
+    MarketplaceConfig,
+    build_marketplace,
+)
 from monetization.payments import build_provider
 from monetization.rewards import Rewards, RewardsConfig
 
@@ -158,6 +164,24 @@ class Container:
             webhook_secrets=s.stripe_webhook_secrets,
         )
 
+    @cached_property
+    def marketplace(self) -> Marketplace:
+        """Courses, purchases (split by the instructor's plan, paid through billing's
+        payments), refunds, releases, payouts, reviews; materials under media_path."""
+        s = self.settings
+        config = MarketplaceConfig(
+            refund_window_days=s.refund_window_days, material_max_bytes=s.material_max_bytes
+        )
+        return build_marketplace(
+            engine=self.engine,
+            ledger=self.ledger,
+            plans=self.billing,
+            payments=self.billing.payments,
+            store=LocalBlobStore(s.media_path),
+            config=config,
+            clock=self.clock,
+        )
+
     # --- the HTTP layer --------------------------------------------------------------------
 
     def api_config(self) -> ApiConfig:
@@ -171,6 +195,7 @@ class Container:
             user_token_ttl_s=s.user_token_ttl_s,
             key_cache_ttl_s=s.key_cache_ttl_s,
             anchor_interval_s=s.anchor_interval_s,
+            upload_max_bytes=s.material_max_bytes,
         )
 
     def api_context(self) -> ApiContext:
@@ -182,6 +207,7 @@ class Container:
             limiter=RateLimiter(config.rate_limit_per_s, config.rate_limit_burst),
             rewards=self.rewards,
             billing=self.billing,
+            marketplace=self.marketplace,
             proofs=self.proofs,
             chain=self.chain if self.settings.anchoring else None,
         )
@@ -211,11 +237,13 @@ class Container:
 
     def maintain(self) -> None:
         """One round of upkeep (the maintenance job and ``azora maintain``): expire holds,
-        settle redemptions, run billing. Idempotent: one charge per period whoever runs it."""
+        settle redemptions, run billing, release matured marketplace shares. Idempotent: one
+        charge per period and one release per share, whoever runs it."""
         while self.ledger.expire_due_holds() > 0:
             pass
         self.rewards.redemptions.settle()
         self.billing.run()
+        self.marketplace.maintain()
 
     def _bootstrap_admin_key(self) -> None:
         """With no AZORA_ADMIN_API_KEY and no key at all, make the first admin key, print it."""

@@ -9,6 +9,8 @@ from api.keystore import metadata as api_tables
 from chain.tables import metadata as chain_tables
 from ledger.store.tables import metadata as ledger_tables
 from monetization.billing.tables import metadata as billing_tables
+from monetization.marketplace.tables import SQLITE_SEARCH_TABLES
+from monetization.marketplace.tables import metadata as marketplace_tables
 from monetization.payments.tables import metadata as payments_tables
 from monetization.rewards.tables import metadata as rewards_tables
 
@@ -19,7 +21,16 @@ DECLARED = (
     rewards_tables,
     billing_tables,
     payments_tables,
+    marketplace_tables,
 )
+
+# Tables a back end keeps for itself, derived from declared ones (never declared: SQLite's
+# FTS5 search index and its shadow tables, rebuilt from ``market_courses``).
+DERIVED_TABLES: dict[str, frozenset[str]] = {"sqlite": frozenset(SQLITE_SEARCH_TABLES)}
+
+
+def derived_tables(dialect: str) -> frozenset[str]:
+    return DERIVED_TABLES.get(dialect, frozenset())
 
 
 def declared_metadata() -> MetaData:

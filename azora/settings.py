@@ -100,6 +100,15 @@ class Settings(BaseSettings):
     billing_retry_days: tuple[int, ...] = (1, 3, 5, 7)
     feature_cache_ttl_s: float = Field(default=300.0, ge=0, le=3600)
 
+    # --- marketplace (monetization/marketplace) -------------------------------------------
+    # A buyer may refund this many days after the sale; then the instructor's share is
+    # released from pending to available.
+    refund_window_days: int = Field(default=30, ge=0, le=365)
+    # Where course materials are stored (by SHA-256); default: data_dir/media.
+    media_dir: Path | None = None
+    # Largest material upload (AZORA_MATERIAL_MAX_BYTES), default 256 MiB.
+    material_max_bytes: int = Field(default=256 * MIB, ge=1024, le=64 * 1024 * MIB)
+
     @model_validator(mode="after")
     def _check_billing(self) -> Settings:
         days = self.billing_retry_days
@@ -116,6 +125,10 @@ class Settings(BaseSettings):
     @property
     def stripe_webhook_secrets(self) -> list[str]:
         return [s.strip() for s in (self.stripe_webhook_secret or "").split(",") if s.strip()]
+
+    @property
+    def media_path(self) -> Path:
+        return self.media_dir or self.data_dir / "media"
 
     @property
     def production(self) -> bool:

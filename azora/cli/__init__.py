@@ -18,9 +18,19 @@ def main(ctx: click.Context) -> None:
 
 
 def _register() -> None:
-    from azora.cli import audit, billing, chain, database, keys, ledger, rewards, serve
+    from azora.cli import (
+        audit,
+        billing,
+        chain,
+        database,
+        keys,
+        ledger,
+        marketplace,
+        rewards,
+        serve,
+    )
 
-    for module in (database, ledger, serve, keys, chain, audit, rewards, billing):
+    for module in (database, ledger, serve, keys, chain, audit, rewards, billing, marketplace):
         module.register(main)
 
 

@@ -1,0 +1,257 @@
+"""Search over published courses: full text, filters, sorts, keyset pagination (DESIGN §12).
+
+Words are made in Python (:mod:`monetization.marketplace.text`) and matched exactly on both
+back ends: PostgreSQL with its GIN index over ``array_to_tsvector(...)`` and a ``tsquery`` of
+quoted lexemes (no parsing, no stemming); SQLite with the FTS5 table. Every query word must
+occur. *Relevance* is the number of query words in the title (then popularity, then the
+newest), computed the same way on both, so both answer the same pages.
+
+A page's cursor is the sort key of its last course, opaque to callers: base64url of
+``[sort, key...]``, checked on the way back in (a forged cursor is 422, never a query).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    Integer,
+    Select,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal,
+    literal_column,
+    select,
+    text,
+    tuple_,
+)
+from sqlalchemy.dialects.postgresql import TSQUERY
+
+from monetization.marketplace.errors import InvalidCursor
+from monetization.marketplace.model import Course, CourseStatus, Level
+from monetization.marketplace.store import course_from_row
+from monetization.marketplace.tables import FTS_TABLE, market_course_tags, market_courses
+from monetization.marketplace.text import check_text, query_words
+
+C = market_courses
+SEARCH_LIMIT_MAX = 100
+CURSOR_MAX_CHARS = 200
+Q_MAX_CHARS = 200
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class Sort(StrEnum):
+    RELEVANCE = "relevance"
+    NEWEST = "newest"
+    PRICE_ASC = "price_asc"
+    PRICE_DESC = "price_desc"
+    RATING = "rating"
+    POPULARITY = "popularity"
+
+
+@dataclass(frozen=True, slots=True)
+class SearchQuery:
+    """What ``GET /v1/courses`` asks; ``None`` filters nothing. Prices in cents, ratings in
+    hundredths (``min_rating=4.5`` is 450: the average, rounded half-even to hundredths)."""
+
+    q: str | None = None
+    category: str | None = None
+    level: Level | None = None
+    language: str | None = None
+    instructor_id: str | None = None
+    tag: str | None = None
+    min_price: int | None = None
+    max_price: int | None = None
+    free: bool | None = None
+    min_rating_centi: int | None = None
+    sort: Sort | None = None
+    limit: int = 20
+    cursor: str | None = None
+
+    def effective_sort(self, has_words: bool) -> Sort:
+        """Relevance needs words to rank by; without them it is the newest first."""
+        sort = self.sort or (Sort.RELEVANCE if has_words else Sort.NEWEST)
+        return Sort.NEWEST if sort is Sort.RELEVANCE and not has_words else sort
+
+
+@dataclass(frozen=True, slots=True)
+class CoursePage:
+    data: list[Course]
+    next_cursor: str | None
+
+
+def _micros(moment: datetime) -> int:
+    delta = moment - EPOCH
+    return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _from_micros(micros: int) -> datetime:
+    return EPOCH + timedelta(microseconds=micros)
+
+
+class CourseSearch:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.postgres = engine.dialect.name == "postgresql"
+
+    def search(self, query: SearchQuery) -> CoursePage:
+        assert 1 <= query.limit <= SEARCH_LIMIT_MAX, query.limit
+        found = query_words(check_text(query.q, "q", Q_MAX_CHARS)) if query.q else []
+        sort = query.effective_sort(bool(found))
+        score = self._score(found)
+        keys = _sort_keys(sort, score)
+        stmt: Select[Any] = select(C, score.label("score")).where(
+            C.c.status == CourseStatus.PUBLISHED.value, *self._filters(query, found)
+        )
+        if query.cursor is not None:
+            after = decode_cursor(query.cursor, sort)
+            stmt = stmt.where(_after(keys, sort, after))
+        order = [k.asc() if sort is Sort.PRICE_ASC else k.desc() for k in keys]
+        stmt = stmt.order_by(*order).limit(query.limit + 1)
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt, self._params(found)).all()
+        more = len(rows) > query.limit
+        rows = rows[: query.limit]
+        next_cursor = encode_cursor(sort, _key_of(sort, rows[-1])) if more and rows else None
+        return CoursePage([course_from_row(r) for r in rows], next_cursor)
+
+    # --- the parts of the query ----------------------------------------------------------
+
+    def _filters(self, query: SearchQuery, found: list[str]) -> list[ColumnElement[bool]]:
+        where: list[ColumnElement[bool]] = []
+        if found:
+            where.append(self._matches())
+        for column, value in (
+            (C.c.category, query.category),
+            (C.c.level, query.level.value if query.level else None),
+            (C.c.language, query.language),
+            (C.c.instructor_id, query.instructor_id),
+        ):
+            if value is not None:
+                where.append(column == value)
+        if query.tag is not None:
+            tags = market_course_tags
+            where.append(C.c.num.in_(select(tags.c.course_num).where(tags.c.tag == query.tag)))
+        if query.min_price is not None:
+            where.append(C.c.price_cents >= query.min_price)
+        if query.max_price is not None:
+            where.append(C.c.price_cents <= query.max_price)
+        if query.free is not None:
+            where.append(C.c.price_cents == 0 if query.free else C.c.price_cents > 0)
+        if query.min_rating_centi is not None:
+            where.append(C.c.rating_centi >= query.min_rating_centi)
+        return where
+
+    def _matches(self) -> ColumnElement[bool]:
+        if self.postgres:
+            vector = func.array_to_tsvector(
+                func.string_to_array(C.c.search_tokens, literal_column("' '"))
+            )
+            return vector.op("@@")(cast(bindparam("fts"), TSQUERY)).self_group()
+        return C.c.num.in_(
+            select(literal_column("rowid"))
+            .select_from(text(FTS_TABLE))
+            .where(text(f"{FTS_TABLE} MATCH :fts"))
+        )
+
+    def _params(self, found: list[str]) -> dict[str, str]:
+        if not found:
+            return {}
+        # Words are [a-z0-9] only (text.words), so quoting them is all the escaping needed.
+        if self.postgres:
+            return {"fts": " & ".join(f"'{w}'" for w in found)}
+        return {"fts": " ".join(f'"{w}"' for w in found)}
+
+    def _score(self, found: list[str]) -> ColumnElement[int]:
+        """How many query words the title holds (0 without words)."""
+        if not found:
+            return literal(0, Integer)
+        padded = literal(" ") + C.c.title_tokens + literal(" ")
+        find = func.strpos if self.postgres else func.instr
+        parts = [case((find(padded, f" {w} ") > 0, 1), else_=0) for w in found]
+        total: ColumnElement[int] = parts[0]
+        for part in parts[1:]:
+            total = total + part
+        return total
+
+
+def _sort_keys(sort: Sort, score: ColumnElement[int]) -> list[ColumnElement[Any]]:
+    keys: dict[Sort, list[ColumnElement[Any]]] = {
+        Sort.RELEVANCE: [score, C.c.purchase_count, C.c.published_at, C.c.num],
+        Sort.NEWEST: [C.c.published_at, C.c.num],
+        Sort.PRICE_ASC: [C.c.price_cents, C.c.num],
+        Sort.PRICE_DESC: [C.c.price_cents, C.c.num],
+        Sort.RATING: [C.c.rating_centi, C.c.rating_count, C.c.num],
+        Sort.POPULARITY: [C.c.purchase_count, C.c.num],
+    }
+    return keys[sort]
+
+
+# Which positions of each sort key are instants (kept in a cursor as microseconds).
+_INSTANT_AT = {Sort.RELEVANCE: 2, Sort.NEWEST: 0}
+_KEY_LENGTH = {
+    Sort.RELEVANCE: 4,
+    Sort.NEWEST: 2,
+    Sort.PRICE_ASC: 2,
+    Sort.PRICE_DESC: 2,
+    Sort.RATING: 3,
+    Sort.POPULARITY: 2,
+}
+
+
+def _key_of(sort: Sort, row: Any) -> list[int]:
+    values: list[Any] = {
+        Sort.RELEVANCE: [row.score, row.purchase_count, row.published_at, row.num],
+        Sort.NEWEST: [row.published_at, row.num],
+        Sort.PRICE_ASC: [row.price_cents, row.num],
+        Sort.PRICE_DESC: [row.price_cents, row.num],
+        Sort.RATING: [row.rating_centi, row.rating_count, row.num],
+        Sort.POPULARITY: [row.purchase_count, row.num],
+    }[sort]
+    return [_micros(v) if isinstance(v, datetime) else int(v) for v in values]
+
+
+def _after(keys: list[ColumnElement[Any]], sort: Sort, after: list[Any]) -> ColumnElement[bool]:
+    """Rows strictly past ``after`` in the sort's order (a row-value comparison)."""
+    if sort is Sort.PRICE_ASC:
+        return tuple_(*keys) > tuple_(*after)
+    return tuple_(*keys) < tuple_(*after)
+
+
+def encode_cursor(sort: Sort, key: list[int]) -> str:
+    raw = json.dumps([sort.value, *key], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def decode_cursor(cursor: str, sort: Sort) -> list[Any]:
+    """The sort key a cursor holds, as values to compare with; :class:`InvalidCursor` for
+    anything this listing did not give out (another sort, a forged shape)."""
+    bad = InvalidCursor("cursor must be a next_cursor of this same listing")
+    if len(cursor) > CURSOR_MAX_CHARS or not cursor.isascii():
+        raise bad
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise bad from None
+    if not isinstance(decoded, list) or not decoded or decoded[0] != sort.value:
+        raise bad
+    key = decoded[1:]
+    if len(key) != _KEY_LENGTH[sort] or not all(type(v) is int and 0 <= v < 2**63 for v in key):
+        raise bad
+    instant = _INSTANT_AT.get(sort)
+    if instant is not None:
+        try:
+            key[instant] = _from_micros(key[instant])
+        except OverflowError:
+            raise bad from None
+    return key
