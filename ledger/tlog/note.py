@@ -36,6 +36,7 @@ MAX_SIGNATURES = 16  # the spec asks verifiers to accept at least 16
 MAX_NOTE_BYTES = 64 * 1024
 EM_DASH_PREFIX = "\u2014 "
 PRIVATE_PREFIX = "PRIVATE+KEY+"
+UNNAMED = "unnamed"
 
 _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f]")
 _HEX_SEED = re.compile(r"(0x)?[0-9a-fA-F]{64}")
@@ -189,8 +190,11 @@ class NoteSigner:
         return f"{text}\n{line}"
 
 
-def parse_signing_key(text: str, name: str) -> NoteSigner:
+def parse_signing_key(text: str, name: str | None) -> NoteSigner:
     """The Ed25519 key in ``text`` as a signer named ``name``.
+
+    ``name`` None only checks the key: a signer key keeps its own name, a bare key is
+    named :data:`UNNAMED`.
 
     ``text`` is one of: a signer key ``PRIVATE+KEY+<name>+<id>+<base64>`` (its name must be
     ``name`` and its id must match), a 32-byte seed as 64 hex digits (``0x`` optional) or as
@@ -203,7 +207,7 @@ def parse_signing_key(text: str, name: str) -> NoteSigner:
     if value.startswith("-----BEGIN"):
         try:
             key = serialization.load_pem_private_key(value.encode(), password=None)
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, UnicodeEncodeError):
             raise MalformedKey("the PEM private key cannot be read (unencrypted PKCS#8)") from None
         if not isinstance(key, Ed25519PrivateKey):
             raise MalformedKey("the PEM private key is not an Ed25519 key")
@@ -212,9 +216,9 @@ def parse_signing_key(text: str, name: str) -> NoteSigner:
             serialization.PrivateFormat.Raw,
             serialization.NoEncryption(),
         )
-        return NoteSigner(name, seed)
+        return NoteSigner(name or UNNAMED, seed)
     if _HEX_SEED.fullmatch(value):
-        return NoteSigner(name, bytes.fromhex(value.removeprefix("0x")))
+        return NoteSigner(name or UNNAMED, bytes.fromhex(value.removeprefix("0x")))
     try:
         seed = b64decode_canonical(value, "the key", MalformedKey)
     except MalformedKey:
@@ -224,10 +228,10 @@ def parse_signing_key(text: str, name: str) -> NoteSigner:
             "not an Ed25519 signing key: want PRIVATE+KEY+..., 64 hex digits, the base64 of "
             "32 bytes, or a PEM private key"
         )
-    return NoteSigner(name, seed)
+    return NoteSigner(name or UNNAMED, seed)
 
 
-def _from_signer_key(value: str, name: str) -> NoteSigner:
+def _from_signer_key(value: str, name: str | None) -> NoteSigner:
     parts = value[len(PRIVATE_PREFIX) :].split("+", 2)
     if len(parts) != 3:
         raise MalformedKey("a signer key is PRIVATE+KEY+<name>+<hex key id>+<base64 key>")
@@ -239,7 +243,7 @@ def _from_signer_key(value: str, name: str) -> NoteSigner:
     signer = NoteSigner(key_name, raw[1:])
     if signer.verifier.key_id.hex() != hex_id:
         raise MalformedKey("the signer key's id does not match its name and key")
-    if key_name != name:
+    if name is not None and key_name != name:
         raise MalformedKey(f"the signer key is named {key_name!r}, the log is {name!r}")
     return signer
 
