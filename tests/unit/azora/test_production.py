@@ -129,9 +129,7 @@ def test_a_signer_key_must_carry_the_configured_origin() -> None:
 
     key = NoteSigner("example.com/other", b"\x09" * 32).encode()
     assert production_problems(production(log_signing_key=key)) == []  # default origin
-    (problem,) = production_problems(
-        production(log_signing_key=key, log_origin="example.com/log")
-    )
+    (problem,) = production_problems(production(log_signing_key=key, log_origin="example.com/log"))
     assert "named 'example.com/other'" in problem and key[20:] not in problem
 
 
