@@ -35,7 +35,9 @@ def build_receipt(
     proofs: Proofs, checkpoints: Checkpoints, entry_id: str, *, retry_after_s: int
 ) -> dict[str, Any]:
     """The receipt of ``entry_id`` against the latest confirmed anchor (NotAnchored while
-    none covers it; Unavailable while the checkpoint cannot be signed)."""
+    none covers it; Unavailable while the checkpoint cannot be signed; NotFound for an
+    entry that moved no AZR, as the proof)."""
+    proofs.log.leaf_of_entry(entry_id)  # NotFound first, as the proof answers
     anchor = checkpoints.latest_anchor(retry_after_s=retry_after_s)
     proof = proofs.entry_proof(entry_id, retry_after_s=retry_after_s, anchor=anchor)
     signed = checkpoints.sign(anchor)

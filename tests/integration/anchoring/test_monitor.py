@@ -206,3 +206,37 @@ def test_event_ranges_are_bounded_and_halved_when_refused(service: Service, tmp_
     assert [line.split(":")[0] for line in watcher.lines[-5:]] == [
         f"anchor {i}" for i in range(1, 6)
     ]
+
+
+def test_the_watch_command_exits_by_its_verdict(
+    service: Service, node: LocalNode, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from azora.cli import main
+
+    service.earn(2)
+    service.anchor()
+    state = tmp_path / "watch.json"
+    base = ["audit", "watch", "--rpc", node.rpc_url, "--contract", service.token.address]
+    runner = CliRunner()
+    first = runner.invoke(main, [*base, "--state", str(state), "--once"])
+    assert first.exit_code == 0, first.output
+    assert first.output.startswith(f"watching {service.token.address} on chain 31337")
+    assert "anchor 0: size 2 " in first.output
+    again = runner.invoke(main, [*base, "--state", str(state), "--once"])
+    assert again.exit_code == 0 and "anchor 0" not in again.output  # resumed
+    pinned = json.loads(state.read_text())
+    pinned["key"] = NoteSigner("example.com/log", b"\x01" * 32).verifier.encode()
+    state.write_text(json.dumps(pinned))
+    other_key = NoteSigner("example.com/log", b"\x02" * 32).verifier.encode()
+    refused = runner.invoke(main, [*base, "--state", str(state), "--key", other_key, "--once"])
+    assert refused.exit_code == 1, refused.output
+    assert refused.output.startswith("INCONSISTENT: --key example.com/log+")
+    down = runner.invoke(
+        main, ["audit", "watch", "--rpc", "http://127.0.0.1:9", "--contract", service.token.address]
+    )
+    assert down.exit_code == 2 and down.output.startswith("UNCHECKABLE: "), down.output
+    state.write_text("{broken")
+    broken = runner.invoke(main, [*base, "--state", str(state), "--once"])
+    assert broken.exit_code == 2 and "cannot read the state file" in broken.output
