@@ -12,6 +12,7 @@ from typing import Protocol
 from api.config import ApiConfig
 from api.keystore import KeyStore
 from api.limits import RateLimiter
+from chain.checkpoints import Checkpoints
 from chain.proofs import Proofs
 from chain.runtime import ChainRuntime
 from ledger import Ledger
@@ -39,3 +40,4 @@ class ApiContext:
     marketplace: Marketplace
     proofs: Proofs
     chain: ChainRuntime | None = None  # None: anchoring is off
+    checkpoints: Checkpoints | None = None  # None: no signed checkpoints nor receipts

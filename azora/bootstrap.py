@@ -32,9 +32,11 @@ from api.limits import RateLimiter
 from azora.db import require_current_schema, require_database
 from azora.devsecrets import dev_secret
 from azora.jobs import Job, anchoring_job, maintenance_job
+from azora.logkey import log_signing_key_text
 from azora.production import refuse_insecure_production
 from azora.settings import Settings
 from chain.anchoring import AnchorSettings
+from chain.checkpoints import Checkpoints
 from chain.proofs import Proofs
 from chain.runtime import ChainConfig, ChainRuntime
 from ledger import Ledger
@@ -129,6 +131,17 @@ class Container:
             return self.chain.proofs()  # every anchor checked against the chain first
         return Proofs(self.engine, contract=self.settings.token_address)
 
+    # --- signed checkpoints and receipts (DESIGN §14) -------------------------------------
+    @cached_property
+    def checkpoints(self) -> Checkpoints:
+        """The log's signed checkpoints of confirmed anchors; the key is read (or, in
+        development, generated under data_dir) on the first checkpoint asked for."""
+        return Checkpoints(
+            self.proofs,
+            lambda: log_signing_key_text(self.settings),
+            origin=self.settings.log_origin,
+        )
+
     # --- domains ---------------------------------------------------------------------------
 
     @cached_property
@@ -210,6 +223,7 @@ class Container:
             marketplace=self.marketplace,
             proofs=self.proofs,
             chain=self.chain if self.settings.anchoring else None,
+            checkpoints=self.checkpoints,
         )
 
     # --- serving: what runs beside the API -------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from azora.logkey import configured_key_text, log_key_problem
 from azora.settings import Settings, weak_secret_problems
 from chain.keys import is_public_dev_key
 
@@ -42,8 +43,21 @@ def _signing_key_text(settings: Settings) -> str | None:
 
 def production_problems(settings: Settings) -> list[str]:
     problems = weak_secret_problems(settings)
+    key_problem = log_key_problem(settings)
+    if key_problem is not None:
+        problems.append(key_problem)
     if not settings.production:
         return problems
+    if not settings.log_signing_key:
+        problems.append("AZORA_LOG_SIGNING_KEY is not set (the log's Ed25519 checkpoint key)")
+    elif key_problem is None:
+        log_key = configured_key_text(settings.log_signing_key).strip()
+        if is_public_dev_key(log_key):
+            problems.append("AZORA_LOG_SIGNING_KEY is one of anvil's public development keys")
+        elif log_key.lower().removeprefix("0x") == (
+            (_signing_key_text(settings) or "").strip().lower().removeprefix("0x")
+        ):
+            problems.append("AZORA_LOG_SIGNING_KEY must not be the anchoring key")
     if not settings.jwt_secret:
         problems.append("AZORA_JWT_SECRET is not set")
     if settings.database_url.startswith("sqlite"):

@@ -11,8 +11,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ledger.tlog.note import check_key_name
 
 DATA_DIR = Path(".azora")
 MIB = 1024 * 1024
@@ -51,6 +53,16 @@ class Settings(BaseSettings):
     # "off": no local chain is started, no token deployed, no anchoring worker runs
     # (the ledger API alone; proofs answer not-anchored).
     anchoring: bool = True
+
+    # --- the log's signed checkpoints (DESIGN §14) ---------------------------------------
+    # The checkpoints' origin line and the key's name. Default: azora-ledger/<chain id>/
+    # <contract>, the deployment the checkpoints are anchored on (set it to keep one name
+    # across a move to a new contract).
+    log_origin: str | None = None
+    # The log's Ed25519 key: PRIVATE+KEY+<name>+<id>+<base64>, 64 hex digits, the base64 of
+    # 32 bytes, a PEM private key, or the path of a file holding one. Production requires
+    # it; development generates one, kept under data_dir.
+    log_signing_key: str | None = Field(default=None, repr=False)
 
     # --- credentials ---------------------------------------------------------------------
     admin_api_key: str | None = Field(default=None, repr=False)
@@ -108,6 +120,16 @@ class Settings(BaseSettings):
     media_dir: Path | None = None
     # Largest material upload (AZORA_MATERIAL_MAX_BYTES), default 256 MiB.
     material_max_bytes: int = Field(default=256 * MIB, ge=1024, le=64 * 1024 * MIB)
+
+    @field_validator("log_origin")
+    @classmethod
+    def _check_log_origin(cls, origin: str | None) -> str | None:
+        if origin is not None:
+            try:
+                check_key_name(origin)
+            except ValueError as error:
+                raise ValueError(f"not a log origin: {error}") from None
+        return origin
 
     @model_validator(mode="after")
     def _check_billing(self) -> Settings:

@@ -46,7 +46,7 @@ class AuditResult:
         return {"verdict": self.verdict.name.lower(), "reason": self.reason, **self.details}
 
 
-def _hex32(value: object, what: str) -> bytes:
+def hex32(value: object, what: str) -> bytes:
     if not isinstance(value, str) or not value.startswith("0x") or len(value) != 66:
         raise ValueError(f"{what} must be a 0x-prefixed 32-byte hex string")
     return bytes.fromhex(value[2:])
@@ -60,8 +60,8 @@ def _parse_proof(proof: dict[str, Any]) -> tuple[bytes, int, bytes, int, list[by
     for name, value in (("leaf_index", index), ("tree_size", size), ("anchor.index", anchor_index)):
         if type(value) is not int or value < 0:
             raise ValueError(f"{name} must be a non-negative integer")
-    path = [_hex32(p, "inclusion_proof element") for p in proof["inclusion_proof"]]
-    return leaf.encode(), index, _hex32(proof["leaf_hash"], "leaf_hash"), size, path, anchor_index
+    path = [hex32(p, "inclusion_proof element") for p in proof["inclusion_proof"]]
+    return leaf.encode(), index, hex32(proof["leaf_hash"], "leaf_hash"), size, path, anchor_index
 
 
 def audit_entry(proof: dict[str, Any], token: AzoraToken) -> AuditResult:
@@ -155,8 +155,8 @@ def audit_log(
             return AuditResult(Verdict.UNCHECKABLE, f"could not read anchor {index}: {error}")
         try:
             body = fetch(previous.tree_size, current.tree_size)
-            proof = [_hex32(p, "proof element") for p in body["proof"]]
-            served = (_hex32(body["from_root"], "from_root"), _hex32(body["to_root"], "to_root"))
+            proof = [hex32(p, "proof element") for p in body["proof"]]
+            served = (hex32(body["from_root"], "from_root"), hex32(body["to_root"], "to_root"))
         except (httpx.HTTPError, KeyError, TypeError, ValueError, json.JSONDecodeError) as error:
             return AuditResult(
                 Verdict.UNCHECKABLE,

@@ -189,10 +189,13 @@ class Proofs:
             raise NotFound(f"tree size {tree_size} was never anchored")
         return _record(row)
 
-    def entry_proof(self, entry_id: str, *, retry_after_s: int) -> dict[str, Any]:
-        """The DESIGN §7 inclusion proof of ``entry_id``'s token-log leaf."""
+    def entry_proof(
+        self, entry_id: str, *, retry_after_s: int, anchor: AnchorRecord | None = None
+    ) -> dict[str, Any]:
+        """The DESIGN §7 inclusion proof of ``entry_id``'s token-log leaf, against ``anchor``
+        (a confirmed record; default: :meth:`latest_confirmed`)."""
         leaf = self.log.leaf_of_entry(entry_id)
-        anchor = self.latest_confirmed()
+        anchor = anchor or self.latest_confirmed()
         if anchor is None or anchor.tree_size <= leaf.leaf_index:
             raise NotAnchored(
                 f"entry {entry_id} (leaf {leaf.leaf_index}) is not anchored yet",

@@ -1,17 +1,19 @@
 """``/v1/anchors`` and ``/v1/proofs``: what auditors need (DESIGN §7).
 
-Anchors and consistency proofs are public; an entry's inclusion proof needs credentials
-(a user token sees the proofs of its own entries only).
+Anchors and consistency proofs are public; an entry's inclusion proof and receipt need
+credentials (a user token sees the proofs of its own entries only).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from api import policy
+from api.context import ApiContext
 from api.deps import Context, CurrentPrincipal
 from api.errors import ApiProblem, problem_response
 from api.ids import EntryPath
@@ -19,9 +21,11 @@ from api.schemas.common import PROTECTED, problems
 from chain.anchoring import retry_after_s
 from chain.errors import ChainError
 from chain.proofs import ANCHORS_MAX_LIMIT, NotAnchored
+from chain.receipts import build_receipt
 
 router = APIRouter(tags=["proofs"])
 CHAIN_RETRY_AFTER_S = 5
+T = TypeVar("T")
 
 
 @router.get("/v1/anchors", responses=problems(422))
@@ -40,6 +44,28 @@ def list_anchors(
     return {"data": [a.as_json() for a in found], "next_cursor": next_cursor}
 
 
+def anchored_call(context: ApiContext, call: Callable[[int], T]) -> T | Response:
+    """``call(retry_after_s)`` for an answer that needs a confirmed anchor, its expected
+    failures as problems: 409 ``not-anchored`` with ``Retry-After`` (seconds to the next
+    round) while no confirmed anchor covers it; 503 while the chain cannot confirm the
+    anchor (nothing is served against an anchor the chain may no longer hold)."""
+    book = context.ledger
+    try:
+        return call(retry_after_s(book.engine, context.config.anchor_interval_s, book.clock))
+    except NotAnchored as error:
+        return problem_response(
+            "not-anchored",
+            error.detail,
+            headers={"Retry-After": str(error.retry_after_s)},
+        )
+    except ChainError:
+        return problem_response(
+            "unavailable",
+            "the chain cannot confirm the anchor right now; retry later",
+            headers={"Retry-After": str(CHAIN_RETRY_AFTER_S)},
+        )
+
+
 @router.get(
     "/v1/proofs/entries/{entry_id}",
     responses=PROTECTED | problems(404, 409, 503),
@@ -55,28 +81,33 @@ def entry_proof(
     the chain cannot confirm the anchor (a proof is only served against an anchor the chain
     holds).
     """
-    book = context.ledger
-    entry = book.get_entry(entry_id)
-    policy.require_entry(principal, entry)
-    try:
-        return context.proofs.entry_proof(
-            entry_id,
-            retry_after_s=retry_after_s(book.engine, context.config.anchor_interval_s, book.clock),
-        )
-    except NotAnchored as error:
-        return problem_response(
-            "not-anchored",
-            error.detail,
-            headers={"Retry-After": str(error.retry_after_s)},
-        )
-    except ChainError:
-        # The anchor cannot be confirmed on chain right now: no proof rather than one
-        # against an anchor the chain may no longer hold.
-        return problem_response(
-            "unavailable",
-            "the chain cannot confirm the anchor right now; retry later",
-            headers={"Retry-After": str(CHAIN_RETRY_AFTER_S)},
-        )
+    policy.require_entry(principal, context.ledger.get_entry(entry_id))
+    return anchored_call(
+        context, lambda wait_s: context.proofs.entry_proof(entry_id, retry_after_s=wait_s)
+    )
+
+
+@router.get(
+    "/v1/proofs/entries/{entry_id}/receipt",
+    responses=PROTECTED | problems(404, 409, 503),
+)
+def entry_receipt(
+    context: Context,
+    entry_id: EntryPath,
+    principal: CurrentPrincipal,
+) -> Any:
+    """A self-contained receipt (DESIGN §14): the inclusion proof above (`version`,
+    `entry_id`, `leaf`, ..., `anchor` with its chain id, contract and tx hash) plus
+    `checkpoint`, the log's signed checkpoint of the same anchor, and `checkpoint_key`, its
+    verifier key. `azora audit receipt FILE [--rpc URL]` checks it."""
+    policy.require_entry(principal, context.ledger.get_entry(entry_id))
+    checkpoints = context.checkpoints
+    if checkpoints is None:
+        raise ApiProblem("unavailable", "this service signs no checkpoints")
+    return anchored_call(
+        context,
+        lambda wait_s: build_receipt(context.proofs, checkpoints, entry_id, retry_after_s=wait_s),
+    )
 
 
 @router.get("/v1/proofs/consistency", responses=problems(404, 422))

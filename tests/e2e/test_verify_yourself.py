@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import re
 import subprocess
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -115,9 +117,19 @@ def test_an_auditor_verifies_with_the_readme_commands(
     }
     run = _run(["bash", "-euo", "pipefail", "-c", block.group(1)], tmp_path, env)
     assert run.returncode == 0, run.stdout + run.stderr
-    assert run.stdout.count("VALID:") == 2, run.stdout
+    assert run.stdout.count("VALID:") == 4, run.stdout  # entry, log, receipt twice
+    assert "the chain was NOT consulted" in run.stdout
+    assert "anchored on chain 31337" in run.stdout
     proof = json.loads((tmp_path / "proof.json").read_text())
     assert proof["entry_id"] == entry_ids[0]
+    receipt = json.loads((tmp_path / "receipt.json").read_text())
+    assert {k: receipt[k] for k in ("entry_id", "leaf", "leaf_index")} == {
+        k: proof[k] for k in ("entry_id", "leaf", "leaf_index")
+    }
+    watched = [line for line in run.stdout.splitlines() if line.startswith("anchor ")]
+    assert len(watched) >= 2 and watched[0].startswith("anchor 0: "), run.stdout
+    assert "checkpoint: size " in run.stdout
+    assert json.loads((tmp_path / "watch.json").read_text())["last"]["index"] >= 1
 
     # A tampered proof is refused with a reason, exit 1; an unreachable chain is exit 2.
     forged_leaf = proof["leaf"].replace(
@@ -134,3 +146,77 @@ def test_an_auditor_verifies_with_the_readme_commands(
         ["azora", "audit", "entry", "proof.json", "--rpc", "http://127.0.0.1:9"], tmp_path, env
     )
     assert down.returncode == 2, down.stdout + down.stderr
+
+
+def test_the_monitor_follows_new_anchors_as_they_land(
+    anchored_server: LiveServer, node: LocalNode, tmp_path: Path
+) -> None:
+    (key,) = anchored_server.bootstrap_keys()
+    client = httpx.Client(
+        base_url=anchored_server.url, headers={"Authorization": f"Bearer {key}"}, timeout=10
+    )
+    anchors = httpx.get(f"{anchored_server.url}/v1/anchors").json()["data"]
+    contract = anchors[0]["contract"]
+    watch = subprocess.Popen(
+        [
+            str(ROOT / ".venv" / "bin" / "azora"),
+            "audit",
+            "watch",
+            "--rpc",
+            node.rpc_url,
+            "--contract",
+            contract,
+            "--api",
+            anchored_server.url,
+            "--state",
+            str(tmp_path / "watch.json"),
+            "--interval",
+            "0.3",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:
+        for line in watch.stdout or ():
+            lines.put(line)
+
+    threading.Thread(target=pump, daemon=True).start()
+
+    def next_anchor_line() -> str:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                line = lines.get(timeout=1)
+            except queue.Empty:
+                continue
+            assert not line.startswith("INCONSISTENT"), line
+            if line.startswith("anchor "):
+                return line
+        raise AssertionError("the monitor printed no anchor line")
+
+    try:
+        seen = next_anchor_line()
+        known = httpx.get(f"{anchored_server.url}/v1/anchors").json()["data"]
+        count = 1 + max(a["index"] for a in known if a["status"] == "confirmed")
+        body = {
+            "kind": "reward.earned",
+            "postings": [
+                {
+                    "source": "platform:azr:rewards",
+                    "destination": "user:7:azr",
+                    "asset": "AZR",
+                    "amount": "3",
+                }
+            ],
+        }
+        assert _post(client, "/v1/entries", body, key="watch-1").status_code == 201
+        while not seen.startswith(f"anchor {count}: "):  # the new anchor, once it lands
+            seen = next_anchor_line()
+        assert "extends anchor" in seen and "the API's consistency proof verifies" in seen
+        assert watch.poll() is None  # still following
+    finally:
+        watch.terminate()
+        watch.wait(timeout=10)

@@ -16,6 +16,7 @@ GETS = [
     "/v1/accounts/{}/entries",
     "/v1/entries/{}",
     "/v1/proofs/entries/{}",
+    "/v1/proofs/entries/{}/receipt",
     "/v1/users/{}/rewards",
     "/v1/users/{}/rewards/history",
     "/v1/users/{}/redemptions",

@@ -21,6 +21,7 @@ DEV_ACCOUNTS = 10  # anvil's funded accounts, from its public mnemonic
 PG = "postgresql+psycopg://azora@db.internal/azora"
 STRONG = "s3cret-" + "x" * 40
 REAL_KEY = "0x" + "7" * 64  # not one of anvil's
+LOG_KEY = "5" * 64  # an Ed25519 seed
 
 
 def production(**values: object) -> Settings:
@@ -29,6 +30,7 @@ def production(**values: object) -> Settings:
         "database_url": PG,
         "jwt_secret": STRONG,
         "anchor_private_key": REAL_KEY,
+        "log_signing_key": LOG_KEY,
     }
     base.update(values)
     return Settings(**base)  # type: ignore[arg-type]
@@ -60,6 +62,10 @@ def test_anvils_dev_keys_are_recognised() -> None:
         ({"admin_api_key": "admin"}, "AZORA_ADMIN_API_KEY"),
         ({"database_url": "sqlite:///.azora/ledger.db"}, "PostgreSQL"),
         ({"anchor_private_key": None}, "no signing key"),
+        ({"log_signing_key": None}, "AZORA_LOG_SIGNING_KEY is not set"),
+        ({"log_signing_key": "not-a-key"}, "neither an Ed25519 key nor a readable key file"),
+        ({"log_signing_key": "0x" + "7" * 64}, "must not be the anchoring key"),
+        ({"log_signing_key": ANVIL_DEV_KEY}, "AZORA_LOG_SIGNING_KEY is one of anvil's"),
     ],
 )
 def test_each_insecure_setting_is_refused_by_name(values: dict[str, object], named: str) -> None:
@@ -99,3 +105,37 @@ def test_no_secret_appears_in_the_refusal() -> None:
     with pytest.raises(InsecureConfiguration) as refused:
         refuse_insecure_production(production(jwt_secret="tiny" + secret_tail[:8]))
     assert secret_tail[:8] not in str(refused.value)
+
+
+def test_the_log_key_may_be_a_file_in_any_accepted_form(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    pem = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    key_file = tmp_path / "log.pem"
+    key_file.write_bytes(pem)
+    assert production_problems(production(log_signing_key=str(key_file))) == []
+    key_file.write_text("garbage")
+    (problem,) = production_problems(production(log_signing_key=str(key_file)))
+    assert problem.startswith("AZORA_LOG_SIGNING_KEY: not an Ed25519 signing key")
+
+
+def test_a_signer_key_must_carry_the_configured_origin() -> None:
+    from ledger.tlog import NoteSigner
+
+    key = NoteSigner("example.com/other", b"\x09" * 32).encode()
+    assert production_problems(production(log_signing_key=key)) == []  # default origin
+    (problem,) = production_problems(production(log_signing_key=key, log_origin="example.com/log"))
+    assert "named 'example.com/other'" in problem and key[20:] not in problem
+
+
+@pytest.mark.parametrize("origin", ["", "two words", "a+b", "tab\there", "nul\x00"])
+def test_a_malformed_origin_is_refused_at_start(origin: str) -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="log_origin"):
+        Settings(log_origin=origin)
