@@ -17,6 +17,7 @@ from chain.proofs import Proofs
 from chain.runtime import ChainRuntime
 from ledger import Ledger
 from monetization.billing import Billing
+from monetization.licensing import Licensing
 from monetization.marketplace import Marketplace
 from monetization.rewards import Rewards
 
@@ -38,6 +39,7 @@ class ApiContext:
     rewards: Rewards
     billing: Billing
     marketplace: Marketplace
+    licensing: Licensing
     proofs: Proofs
     chain: ChainRuntime | None = None  # None: anchoring is off
     checkpoints: Checkpoints | None = None  # None: no signed checkpoints nor receipts

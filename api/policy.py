@@ -13,7 +13,12 @@ user tokens, each for one user. The rules:
 * an **account** opened through the API never goes negative unless it is a world, platform
   or system account, and one the domains open themselves (``user:{id}:azr``) has their shape;
 * a **hold** posted by a domain (a redemption's hold) is resolved only through that domain,
-  never by ``POST /v1/entries/{id}/post|void``.
+  never by ``POST /v1/entries/{id}/post|void``;
+* an **organization** (``/v1/orgs/{id}/...``, :func:`require_org`) is read by its members,
+  managed by its owners and admins, and only an owner changes or removes an owner; its
+  members open support tickets and comment on them; the platform (admin keys) does
+  everything, and alone issues and revokes licenses and assigns tickets. Anyone else, and
+  any other key, gets 404; a member asking for more than their role gets 403.
 
 A refusal is a 404 worded like a missing resource, so a caller learns nothing about what
 lies beyond its reach; a key lacking a scope gets 403 from the scope check in
@@ -24,6 +29,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from enum import IntEnum
 
 from api.errors import ApiProblem
 from api.security import Principal, PrincipalKind, Scope
@@ -257,3 +263,51 @@ def require_review_author(principal: Principal, author_id: str) -> None:
 def require_course_reply(principal: Principal, instructor_id: str) -> None:
     if not _owner_or_admin(principal, instructor_id):
         raise hidden("the review")
+
+
+# --- organizations (enterprise licensing) ------------------------------------------------
+
+
+class OrgAccess(IntEnum):
+    """What a principal may do in one organization, each level including those below."""
+
+    NONE = 0
+    MEMBER = 1  # read everything; open tickets and comment on them
+    ADMIN = 2  # manage members (not owners), usage, white-label settings, tickets
+    OWNER = 3  # also owners
+    PLATFORM = 4  # admin keys: also licenses and ticket assignment
+
+    @classmethod
+    def of_role(cls, role: str | None) -> OrgAccess:
+        return {"member": cls.MEMBER, "admin": cls.ADMIN, "owner": cls.OWNER}.get(
+            role or "", cls.NONE
+        )
+
+
+def org_access(principal: Principal, role_of: Callable[[str], str | None]) -> OrgAccess:
+    """``role_of(user_id)`` is the user's role in the organization (None: not a member);
+    it is asked only for user tokens."""
+    if principal.is_user:
+        return OrgAccess.of_role(role_of(principal.id))
+    return OrgAccess.PLATFORM if Scope.ADMIN in principal.scopes else OrgAccess.NONE
+
+
+def require_org(
+    principal: Principal, role_of: Callable[[str], str | None], needed: OrgAccess
+) -> OrgAccess:
+    """The principal's access, at least ``needed``: 404 for a stranger, 403 for a member
+    whose role is too low."""
+    access = org_access(principal, role_of)
+    if access is OrgAccess.NONE:
+        raise hidden("organization")
+    if access < needed:
+        raise ApiProblem(
+            "org-role-required", f"this needs the {needed.name.lower()} role in the organization"
+        )
+    return access
+
+
+def require_member_change(access: OrgAccess, *roles: str | None) -> None:
+    """Admins manage admins and members; an owner's role (given or taken) needs an owner."""
+    if "owner" in roles and access < OrgAccess.OWNER:
+        raise ApiProblem("org-role-required", "only an owner adds, changes or removes an owner")

@@ -42,6 +42,13 @@ from chain.runtime import ChainConfig, ChainRuntime
 from ledger import Ledger
 from ledger.store.engine import make_engine
 from monetization.billing import Billing, BillingConfig, build_billing
+from monetization.licensing import (
+    DnsTxtResolver,
+    Licensing,
+    LicensingConfig,
+    TxtResolver,
+    build_licensing,
+)
 from monetization.marketplace import (
     LocalBlobStore,
     Marketplace,
@@ -55,6 +62,8 @@ log = logging.getLogger("azora")
 
 Clock = Callable[[], datetime]
 JWT_SECRET_FILE = "jwt-secret"  # noqa: S105 - a file name
+LICENSE_SIGNING_KEY_FILE = "license-signing-key"
+SSO_ENCRYPTION_KEY_FILE = "sso-encryption-key"
 
 
 def utcnow() -> datetime:
@@ -168,13 +177,44 @@ class Container:
             retry_days=tuple(s.billing_retry_days),
             feature_cache_ttl_s=s.feature_cache_ttl_s,
         )
-        return build_billing(
+        billing = build_billing(
             self.engine,
             self.ledger,
             config,
             build_provider(s.payment_provider, s.stripe_api_key),
             self.clock,
             webhook_secrets=s.stripe_webhook_secrets,
+        )
+        billing.add_charges(self.licensing.charges(billing.payments))  # monthly license charges
+        return billing
+
+    # --- enterprise licensing --------------------------------------------------------------
+
+    def license_signing_secret(self) -> str:
+        """AZORA_LICENSE_SIGNING_KEY; in development, one generated once under data_dir."""
+        s = self.settings
+        return s.license_signing_key or dev_secret(s.data_dir / LICENSE_SIGNING_KEY_FILE)
+
+    def sso_encryption_keys(self) -> list[str]:
+        """AZORA_SSO_ENCRYPTION_KEY (first seals); in development, one kept under data_dir."""
+        s = self.settings
+        return s.sso_encryption_keys or [dev_secret(s.data_dir / SSO_ENCRYPTION_KEY_FILE)]
+
+    @cached_property
+    def txt_resolver(self) -> TxtResolver:
+        """Domain ownership look-ups (tests assign a StaticTxtResolver before first use)."""
+        return DnsTxtResolver(timeout_s=self.settings.licensing_dns_timeout_s)
+
+    @cached_property
+    def licensing(self) -> Licensing:
+        config = LicensingConfig(charge_retry_days=tuple(self.settings.license_charge_retry_days))
+        return build_licensing(
+            self.engine,
+            self.clock,
+            signing_secret=self.license_signing_secret,
+            sso_secrets=self.sso_encryption_keys,
+            resolver=lambda: self.txt_resolver,
+            config=config,
         )
 
     @cached_property
@@ -221,6 +261,7 @@ class Container:
             rewards=self.rewards,
             billing=self.billing,
             marketplace=self.marketplace,
+            licensing=self.licensing,
             proofs=self.proofs,
             chain=self.chain if self.settings.anchoring else None,
             checkpoints=self.checkpoints,
@@ -251,13 +292,15 @@ class Container:
 
     def maintain(self) -> None:
         """One round of upkeep (the maintenance job and ``azora maintain``): expire holds,
-        settle redemptions, run billing, release matured marketplace shares. Idempotent: one
-        charge per period and one release per share, whoever runs it."""
+        settle redemptions, run billing (subscriptions and licenses), release matured
+        marketplace shares, flag SLA breaches. Idempotent: one charge per period, one release
+        per share and each breach flagged once, whoever runs it."""
         while self.ledger.expire_due_holds() > 0:
             pass
         self.rewards.redemptions.settle()
         self.billing.run()
         self.marketplace.maintain()
+        self.licensing.check_sla()
 
     def _bootstrap_admin_key(self) -> None:
         """With no AZORA_ADMIN_API_KEY and no key at all, make the first admin key, print it."""

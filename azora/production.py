@@ -41,6 +41,20 @@ def _signing_key_text(settings: Settings) -> str | None:
     return text if _HEX_KEY.fullmatch(text) else None
 
 
+def _log_key_problems(settings: Settings, key_problem: str | None) -> list[str]:
+    if not settings.log_signing_key:
+        return ["AZORA_LOG_SIGNING_KEY is not set (the log's Ed25519 checkpoint key)"]
+    if key_problem is not None:
+        return []
+    log_key = configured_key_text(settings.log_signing_key).strip()
+    if is_public_dev_key(log_key):
+        return ["AZORA_LOG_SIGNING_KEY is one of anvil's public development keys"]
+    anchoring_key = (_signing_key_text(settings) or "").strip().lower().removeprefix("0x")
+    if log_key.lower().removeprefix("0x") == anchoring_key:
+        return ["AZORA_LOG_SIGNING_KEY must not be the anchoring key"]
+    return []
+
+
 def production_problems(settings: Settings) -> list[str]:
     problems = weak_secret_problems(settings)
     key_problem = log_key_problem(settings)
@@ -48,18 +62,13 @@ def production_problems(settings: Settings) -> list[str]:
         problems.append(key_problem)
     if not settings.production:
         return problems
-    if not settings.log_signing_key:
-        problems.append("AZORA_LOG_SIGNING_KEY is not set (the log's Ed25519 checkpoint key)")
-    elif key_problem is None:
-        log_key = configured_key_text(settings.log_signing_key).strip()
-        if is_public_dev_key(log_key):
-            problems.append("AZORA_LOG_SIGNING_KEY is one of anvil's public development keys")
-        elif log_key.lower().removeprefix("0x") == (
-            (_signing_key_text(settings) or "").strip().lower().removeprefix("0x")
-        ):
-            problems.append("AZORA_LOG_SIGNING_KEY must not be the anchoring key")
+    problems.extend(_log_key_problems(settings, key_problem))
     if not settings.jwt_secret:
         problems.append("AZORA_JWT_SECRET is not set")
+    if not settings.license_signing_key:
+        problems.append("AZORA_LICENSE_SIGNING_KEY is not set (it signs license keys)")
+    if not settings.sso_encryption_keys:
+        problems.append("AZORA_SSO_ENCRYPTION_KEY is not set (it seals SSO client secrets)")
     if settings.database_url.startswith("sqlite"):
         problems.append("AZORA_DATABASE_URL must name PostgreSQL, not SQLite")
     if settings.anchoring:

@@ -9,6 +9,7 @@ from api.keystore import metadata as api_tables
 from chain.tables import metadata as chain_tables
 from ledger.store.tables import metadata as ledger_tables
 from monetization.billing.tables import metadata as billing_tables
+from monetization.licensing.tables import metadata as licensing_tables
 from monetization.marketplace.tables import SQLITE_SEARCH_TABLES
 from monetization.marketplace.tables import metadata as marketplace_tables
 from monetization.payments.tables import metadata as payments_tables
@@ -22,6 +23,7 @@ DECLARED = (
     billing_tables,
     payments_tables,
     marketplace_tables,
+    licensing_tables,
 )
 
 # Tables a back end keeps for itself, derived from declared ones (never declared: SQLite's

@@ -131,6 +131,16 @@ class Settings(BaseSettings):
                 raise ValueError(f"not a log origin: {error}") from None
         return origin
 
+    # --- enterprise licensing (monetization/licensing) -------------------------------------
+    # Derives the Ed25519 keys that sign license keys. Development: generated under data_dir.
+    license_signing_key: str | None = Field(default=None, repr=False)
+    # Seals SSO client secrets at rest (AES-256-GCM); comma-separated during a rotation
+    # (the first seals, every one opens). Development: generated under data_dir.
+    sso_encryption_key: str | None = Field(default=None, repr=False)
+    # Days after a month's start to retry a declined license charge (then: unpaid).
+    license_charge_retry_days: tuple[int, ...] = (1, 3, 5, 7)
+    licensing_dns_timeout_s: float = Field(default=3.0, gt=0, le=30)
+
     @model_validator(mode="after")
     def _check_billing(self) -> Settings:
         days = self.billing_retry_days
@@ -140,6 +150,13 @@ class Settings(BaseSettings):
             )
         if days[-1] > self.billing_grace_days:
             raise ValueError("the last billing retry must fall within AZORA_BILLING_GRACE_DAYS")
+        license_days = self.license_charge_retry_days
+        if (
+            not license_days
+            or list(license_days) != sorted(set(license_days))
+            or license_days[0] < 1
+        ):
+            raise ValueError("AZORA_LICENSE_CHARGE_RETRY_DAYS must be increasing whole days")
         if self.payment_provider == "stripe" and not self.stripe_api_key:
             raise ValueError("AZORA_PAYMENT_PROVIDER=stripe needs AZORA_STRIPE_API_KEY")
         return self
@@ -153,6 +170,10 @@ class Settings(BaseSettings):
         return self.media_dir or self.data_dir / "media"
 
     @property
+    def sso_encryption_keys(self) -> list[str]:
+        return [s.strip() for s in (self.sso_encryption_key or "").split(",") if s.strip()]
+
+    @property
     def production(self) -> bool:
         return self.env is Environment.PRODUCTION
 
@@ -163,6 +184,8 @@ def weak_secret_problems(settings: Settings) -> list[str]:
     for name, value in (
         ("AZORA_JWT_SECRET", settings.jwt_secret),
         ("AZORA_ADMIN_API_KEY", settings.admin_api_key),
+        ("AZORA_LICENSE_SIGNING_KEY", settings.license_signing_key),
+        *(("AZORA_SSO_ENCRYPTION_KEY", key) for key in settings.sso_encryption_keys),
     ):
         if value and len(value) < SECRET_MIN_CHARS:
             problems.append(f"{name} must be at least {SECRET_MIN_CHARS} characters")

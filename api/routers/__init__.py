@@ -14,8 +14,10 @@ from api.routers import (
     instructors,
     leaderboards,
     library,
+    licenses,
     materials,
     ops,
+    orgs,
     payments,
     proofs,
     purchases,
@@ -23,6 +25,8 @@ from api.routers import (
     reviews,
     rewards,
     social,
+    tickets,
+    whitelabel,
 )
 
 ROUTERS: tuple[APIRouter, ...] = (
@@ -47,4 +51,9 @@ ROUTERS: tuple[APIRouter, ...] = (
     reviews.router,
     library.router,
     instructors.router,
+    orgs.router,
+    whitelabel.router,
+    licenses.public,
+    licenses.router,
+    tickets.router,
 )

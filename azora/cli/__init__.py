@@ -25,12 +25,14 @@ def _register() -> None:
         database,
         keys,
         ledger,
+        licensing,
         marketplace,
         rewards,
         serve,
     )
 
-    for module in (database, ledger, serve, keys, chain, audit, rewards, billing, marketplace):
+    modules = (database, ledger, serve, keys, chain, audit, rewards, billing)
+    for module in (*modules, marketplace, licensing):
         module.register(main)
 
 

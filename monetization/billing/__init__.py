@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import Engine
 
@@ -41,6 +42,13 @@ from monetization.payments import (
 )
 
 
+class PeriodicCharges(Protocol):
+    """Another domain's recurring charges, made by the billing run (license charges):
+    everything due by ``now``, once, reported in the run's own counts."""
+
+    def run(self, now: datetime) -> RunReport: ...
+
+
 class Billing:
     """The billing domain's services, built once per process by :func:`build_billing`."""
 
@@ -64,6 +72,11 @@ class Billing:
         self.metrics = metrics
         self.payments = payments
         self.webhooks = webhooks
+        self._periodic: list[PeriodicCharges] = []
+
+    def add_charges(self, charges: PeriodicCharges) -> None:
+        """Have every billing run make ``charges`` too (the composition root's call)."""
+        self._periodic.append(charges)
 
     # --- what other modules call -------------------------------------------------------
 
@@ -99,7 +112,10 @@ class Billing:
     def run(self, now: datetime | None = None) -> RunReport:
         """The billing run (``azora billing run``, the maintenance loop)."""
         self.changes.recover_stale()
+        now = now or self.runner.clock()
         report = self.runner.run(now)
+        for charges in self._periodic:
+            report.add(charges.run(now))
         return report
 
     def close(self) -> None:
@@ -144,6 +160,7 @@ __all__ = [
     "FeatureType",
     "FeatureValue",
     "MonthMetrics",
+    "PeriodicCharges",
     "Plan",
     "RunReport",
     "Status",

@@ -53,6 +53,11 @@ class RunReport:
     failed: int = 0
     downgraded: int = 0
 
+    def add(self, other: RunReport) -> None:
+        self.charged += other.charged
+        self.failed += other.failed
+        self.downgraded += other.downgraded
+
     def line(self) -> str:
         return (
             f"billing: {self.charged} charged, {self.failed} failed, {self.downgraded} downgraded"

@@ -31,6 +31,8 @@ def production(**values: object) -> Settings:
         "jwt_secret": STRONG,
         "anchor_private_key": REAL_KEY,
         "log_signing_key": LOG_KEY,
+        "license_signing_key": STRONG + "-license",
+        "sso_encryption_key": STRONG + "-sso",
     }
     base.update(values)
     return Settings(**base)  # type: ignore[arg-type]
@@ -66,6 +68,10 @@ def test_anvils_dev_keys_are_recognised() -> None:
         ({"log_signing_key": "not-a-key"}, "neither an Ed25519 key nor a readable key file"),
         ({"log_signing_key": "0x" + "7" * 64}, "must not be the anchoring key"),
         ({"log_signing_key": ANVIL_DEV_KEY}, "AZORA_LOG_SIGNING_KEY is one of anvil's"),
+        ({"license_signing_key": None}, "AZORA_LICENSE_SIGNING_KEY"),
+        ({"license_signing_key": "short"}, "AZORA_LICENSE_SIGNING_KEY"),
+        ({"sso_encryption_key": None}, "AZORA_SSO_ENCRYPTION_KEY"),
+        ({"sso_encryption_key": STRONG + ",short"}, "AZORA_SSO_ENCRYPTION_KEY"),
     ],
 )
 def test_each_insecure_setting_is_refused_by_name(values: dict[str, object], named: str) -> None:
