@@ -21,11 +21,11 @@ from monetization.rewards.model import (
     ItemType,
     Ranked,
     Redemption,
-    RedemptionStatus,
     Window,
 )
 from monetization.rewards.redemptions import MinterFactory, Redemptions
 from monetization.rewards.social import Friendship, Social
+from monetization.rewards.states import RedemptionStatus
 
 
 class Rewards:
