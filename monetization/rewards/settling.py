@@ -143,8 +143,12 @@ class Settler:
         assert hold is not None and hold is not HoldStatus.PENDING
         final = outcome(hold, r.intent)
         now = self.clock()
-        # A mint recorded since we looked: the chain decides, not us.
-        where = [reward_redemptions.c.tx_hash.is_(None)] if r.tx_hash is None else []
+        c = reward_redemptions.c
+        # The intent we derived the outcome from is still the row's (an action's claim
+        # between our reading the row and its hold would change the outcome).
+        where = [c.intent.is_(None) if r.intent is None else c.intent == r.intent.value]
+        if r.tx_hash is None:  # a mint recorded since we looked: the chain decides, not us
+            where.append(c.tx_hash.is_(None))
         with self.rows.write() as conn:
             if not self.rows.move(conn, r, final, *where):
                 return
