@@ -18,7 +18,7 @@ and the settler runs steps until it says :attr:`Step.DONE`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -202,8 +202,8 @@ def needs_hold(row: RowView) -> bool:
 # --- the database's copy --------------------------------------------------------------------
 
 
-def _quoted(values: object) -> str:
-    return ", ".join(f"'{v}'" for v in values)  # type: ignore[attr-defined]
+def _quoted(values: Iterable[object]) -> str:
+    return ", ".join(f"'{v}'" for v in values)
 
 
 def status_check_sql() -> str:
@@ -211,16 +211,13 @@ def status_check_sql() -> str:
 
 
 def intent_check_sql() -> str:
-    return f"intent IS NULL OR intent IN ({_quoted(INTENT_VALUES)})"
-
-
-def status_intent_check_sql() -> str:
-    """``(status, intent)`` is one of :data:`INTENTS`' pairs."""
+    """``(status, intent)`` is one of :data:`INTENTS`' pairs (NULL-safe: a CHECK passes
+    on NULL, so every term is TRUE or FALSE)."""
     parts = []
     for status in _S:
-        allowed = [i for i in INTENT_VALUES if i in INTENTS[status]]
-        terms = (["intent IS NULL"] if None in INTENTS[status] else []) + (
-            [f"intent IN ({_quoted(allowed)})"] if allowed else []
-        )
+        named = [i for i in INTENT_VALUES if i in INTENTS[status]]
+        terms = ["intent IS NULL"] if None in INTENTS[status] else []
+        if named:
+            terms.append(f"(intent IS NOT NULL AND intent IN ({_quoted(named)}))")
         parts.append(f"(status = '{status}' AND ({' OR '.join(terms)}))")
     return " OR ".join(parts)

@@ -1,4 +1,5 @@
-"""Table definitions of the rewards domain; the schema itself is ``migrations/0004_rewards``.
+"""Table definitions of the rewards domain; the schema itself is ``migrations/0004_rewards``
+(and ``0060_rewards_states``: the redemption state checks).
 
 None of these is a journal table: token movements live in the ledger. Rules and the catalog
 are admin-edited configuration; redemptions are a workflow whose money side is a ledger
@@ -14,6 +15,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     Dialect,
     Index,
@@ -27,6 +29,7 @@ from sqlalchemy import (
 )
 
 from ledger.store.types import Amount, UTCDateTime
+from monetization.rewards.states import intent_check_sql, status_check_sql
 
 metadata = MetaData()
 
@@ -120,6 +123,10 @@ reward_redemptions = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
     UniqueConstraint("user_id", "request_key", name="reward_redemptions_request_once"),
+    # From the state table (states.py); 0060 adds the same, and a trigger that refuses any
+    # status change the table lacks.
+    CheckConstraint(status_check_sql(), name="reward_redemptions_status"),
+    CheckConstraint(intent_check_sql(), name="reward_redemptions_intent"),
     Index("reward_redemptions_by_user", "user_id", "created_at"),
     Index("reward_redemptions_by_status", "status"),
 )
