@@ -1,8 +1,8 @@
 """Fulfilment: one small interface per redemption type.
 
 A :class:`Fulfiller` validates a request for its item type and says what finishing it
-means. The workflow (``redemptions.py``) owns the money side: it posts the hold once the
-fulfiller succeeds, and voids it when the fulfiller fails.
+means. The workflow (``redemptions.py``, ``settling.py``) owns the money side: it posts the
+hold once the fulfiller succeeds, and voids it when the fulfiller fails.
 
 * feature unlock / course content: record an entitlement (user, item, until) that the
   subscription and marketplace modules read; automatic.

@@ -110,7 +110,7 @@ reward_redemptions = Table(
     Column("shipping_address", JSON),
     Column("eth_address", String(42)),
     Column("tx_hash", String(66)),
-    # The signed mint of a withdrawal, recorded before it is broadcast (see redemptions.py).
+    # The signed mint of a withdrawal, recorded before it is broadcast (see withdrawals.py).
     Column("mint_state", String(16)),
     Column("mint_chain_id", BigInteger),
     Column("mint_signer", String(42)),
@@ -180,7 +180,7 @@ Index(
 
 # How many ranked users (score > 0) each score bucket holds, per window: a caller's rank is
 # the sum over the buckets above theirs plus a narrow count inside their own bucket. Kept
-# by the projector in the transaction that changes the scores (see leaderboard.py).
+# by the projector in the transaction that changes the scores (see projection.py).
 leaderboard_buckets = Table(
     "leaderboard_buckets",
     metadata,
