@@ -25,7 +25,14 @@ from monetization.rewards.model import (
     Redemption,
     SignedMint,
 )
-from monetization.rewards.states import INITIAL, OPEN, RedemptionStatus, can_move
+from monetization.rewards.states import (
+    CLAIM_MOVES_WITHDRAWAL_TO,
+    CLAIMABLE,
+    INITIAL,
+    OPEN,
+    RedemptionStatus,
+    can_move,
+)
 from monetization.rewards.tables import reward_catalog, reward_entitlements, reward_redemptions
 
 PAGE_MAX = 500
@@ -201,16 +208,12 @@ class RedemptionRows:
         if reason is not None:
             values["reason"] = reason
         if intent is RedemptionStatus.FULFILLED and r.item_type is ItemType.ONCHAIN_WITHDRAWAL:
-            assert can_move(RedemptionStatus.HELD, RedemptionStatus.MINTING)
-            values["status"] = RedemptionStatus.MINTING.value
+            assert can_move(CLAIMABLE, CLAIM_MOVES_WITHDRAWAL_TO)
+            values["status"] = CLAIM_MOVES_WITHDRAWAL_TO.value
         with self.write() as conn:
             won = conn.execute(
                 reward_redemptions.update()
-                .where(
-                    _c.id == r.id,
-                    _c.status == RedemptionStatus.HELD.value,
-                    _c.intent.is_(None),
-                )
+                .where(_c.id == r.id, _c.status == CLAIMABLE.value, _c.intent.is_(None))
                 .values(**values)
             ).rowcount
         return bool(won == 1)
