@@ -105,8 +105,8 @@ def outcome(hold: HoldStatus, intent: RedemptionStatus | None) -> RedemptionStat
 
 @dataclass(frozen=True, slots=True)
 class Action:
-    """A request to end a held redemption: the intent it claims, and how its claim moves
-    the row (a withdrawal's fulfilment starts minting instead of ending it at once)."""
+    """A request to end a held redemption, by the intent it claims (written before the
+    hold is resolved; of racing actions, the first claim wins)."""
 
     name: str
     intent: RedemptionStatus
@@ -115,13 +115,15 @@ class Action:
 FULFIL = Action("fulfil", _S.FULFILLED)
 CANCEL = Action("cancel", _S.CANCELLED)
 REJECT = Action("reject", _S.REJECTED)
-# Only a held row without an intent can be claimed; the claim's status change (if any).
+# Only a held row without an intent can be claimed. A withdrawal's fulfilment claim also
+# moves it to minting (the chain ends it, not the claim).
 CLAIMABLE = _S.HELD
 CLAIM_MOVES_WITHDRAWAL_TO = _S.MINTING
 
 
-def action_won(action: Action, claimed: bool, status: RedemptionStatus,
-               intent: RedemptionStatus | None) -> bool:  # fmt: skip
+def action_won(
+    action: Action, claimed: bool, status: RedemptionStatus, intent: RedemptionStatus | None
+) -> bool:
     """Whether ``action`` ended (or is ending) the row now in ``status`` with ``intent``.
 
     It won if its own claim was taken (``claimed``) and the deadline did not overtake it,
