@@ -53,7 +53,7 @@ def test_a_host_resolving_to_a_non_public_address_is_refused(address: str) -> No
 
 @pytest.mark.parametrize("address", ["127.0.0.1", "10.1.1.1", "[::1]", "[fe80::1]", "0.0.0.0"])
 def test_a_literal_non_public_address_is_refused(address: str) -> None:
-    with pytest.raises(WebhookUrlRefused, match="not a public address|not public"):
+    with pytest.raises(WebhookUrlRefused, match=r"not (a )?public"):
         resolve(f"https://{address}/in", STRICT, StaticResolver())
 
 
