@@ -104,7 +104,7 @@ def test_undecodable_queries_are_4xx(api: Api, events_key: str, query: str) -> N
     assert 400 <= got.status_code < 500, got.text
 
 
-@pytest.mark.parametrize("value", ["abc", "-1", "1" * 25, "１２".encode(), b"\xff"])
+@pytest.mark.parametrize("value", ["abc", "-1", "1" * 25, "\uff11\uff12".encode(), b"\xff"])
 def test_a_bad_last_event_id_is_400(api: Api, events_key: str, value: str | bytes) -> None:
     headers = {**bearer(events_key), "Last-Event-ID": value}
     got = api.client.get("/v1/events", headers=headers)
@@ -133,15 +133,12 @@ def test_sse_streams_the_same_events_and_resumes_after_last_event_id(short_strea
     messages = sse_messages(got.text)
     assert [int(m["id"]) for m in messages] == [1, 2, 3]
     assert [m["event"] for m in messages] == ["entry.posted"] * 3
-    assert [json.loads(m["data"]) for m in messages] == page(api, ADMIN_KEY_FOR_PAGE())["data"]
+    admin_key = ADMIN["Authorization"].removeprefix("Bearer ")
+    assert [json.loads(m["data"]) for m in messages] == page(api, admin_key)["data"]
     resumed = api.client.get("/v1/events", headers={**sse, "Last-Event-ID": "2"})
     assert [int(m["id"]) for m in sse_messages(resumed.text)] == [3]
     filtered = api.client.get("/v1/events", params={"kind": "none"}, headers=sse)
     assert sse_messages(filtered.text) == []
-
-
-def ADMIN_KEY_FOR_PAGE() -> str:  # noqa: N802 - the admin key as a bearer for page()
-    return ADMIN["Authorization"].removeprefix("Bearer ")
 
 
 def test_sse_with_bad_filters_is_refused_before_streaming(short_streams: Api) -> None:
@@ -258,16 +255,17 @@ def test_unknown_and_malformed_webhook_paths_are_404(api: Api, path: str) -> Non
 
 
 def test_production_refuses_plain_http_and_private_targets(pg_url: str) -> None:
+    from fastapi.testclient import TestClient
+
     from azora.asgi import app_for
     from azora.bootstrap import build
-    from azora.settings import Settings
-    from fastapi.testclient import TestClient
+    from azora.settings import Environment, Settings
     from monetization.webhooks import StaticResolver
     from tests.integration.api.conftest import ADMIN_KEY, JWT_SECRET
 
     settings = Settings(
         database_url=pg_url, admin_api_key=ADMIN_KEY, jwt_secret=JWT_SECRET,
-        anchoring=False, env="production", log_signing_key="ab" * 32,
+        anchoring=False, env=Environment.PRODUCTION, log_signing_key="ab" * 32,
         license_signing_key="l" * 40, sso_encryption_key="s" * 44,
     )  # fmt: skip
     container = build(settings)
