@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
+import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -149,3 +152,19 @@ def test_webhook_creation_is_sent_once() -> None:
     with pytest.raises(Exception, match="503"):
         Webhooks(client_with(handler)).create("https://hooks.example.com/")
     assert len(calls) == 1
+
+
+def test_the_readme_verification_snippet_works_as_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.S)
+    [snippet] = [b for b in blocks if "def handle(body: bytes" in b]
+    monkeypatch.setenv("AZORA_WEBHOOK_SECRET", SECRET)
+    scope: dict[str, Any] = {}
+    exec(compile(snippet, "README.md", "exec"), scope)  # the README's own code
+    body = json.dumps(event(1)).encode()
+    header = sign(body, SECRET, int(time.time()))
+    assert scope["handle"](body, {"Azora-Signature": header}) == 200
+    assert scope["handle"](body + b" ", {"Azora-Signature": header}) == 400
+    assert scope["handle"](body, {}) == 400
+    stale = sign(body, SECRET, int(time.time()) - 600)
+    assert scope["handle"](body, {"Azora-Signature": stale}) == 400
