@@ -9,6 +9,7 @@ the response body is not read.
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -48,7 +49,7 @@ def _describe(error: Exception) -> str:
 class HttpSender:
     """httpx, one client per process (connections reused), each phase bounded by timeout_s."""
 
-    def __init__(self, timeout_s: float, *, verify: bool = True) -> None:
+    def __init__(self, timeout_s: float, *, verify: bool | ssl.SSLContext = True) -> None:
         self._client = httpx.Client(
             timeout=timeout_s, follow_redirects=False, trust_env=False, verify=verify
         )
