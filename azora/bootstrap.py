@@ -255,7 +255,7 @@ class Container:
             retry_max_s=s.webhook_retry_max_s,
             retry_window_s=s.webhook_retry_window_s,
             timeout_s=s.webhook_timeout_s,
-            lease_s=max(60.0, 3 * s.webhook_timeout_s),
+            lease_s=max(60.0, 6 * s.webhook_timeout_s),
         )
         return build_webhooks(
             self.engine, self.ledger, config, self.clock, resolver=self.webhook_resolver

@@ -4,10 +4,11 @@ Why deliveries are never sent twice at once: an endpoint is *claimed* before any
 sent to it, in a short write transaction that picks a due endpoint nobody holds (on
 PostgreSQL with ``FOR UPDATE SKIP LOCKED``, so concurrent claimers pass each other by;
 SQLite's write lock serializes them) and writes a lease (a random token and an expiry).
-Sending happens outside any transaction; every write after it is guarded by the token, and
-the lease is renewed after each send. A lease outlives a send (``lease_s`` >= 3 times
-``timeout_s``), so another process takes the endpoint over only from a process that died or
-stalled: then a delivery may go out again (at least once), never two at the same time.
+Sending happens outside any transaction; every write after it is guarded by the token and
+renews the lease, and outcomes are written at least every ``lease_s / 3`` (a send is bounded
+by ``timeout_s`` per phase, and ``lease_s`` >= 3 times ``timeout_s``). So another process
+takes the endpoint over only from a process that died or stalled past its lease: then a
+delivery may go out again (at least once), never two at once from healthy workers.
 
 Why order holds: only the holder of an endpoint sends to it, and it always sends the
 pending delivery of lowest seq first; a failure stops the round for that endpoint (the next
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -56,6 +58,7 @@ log = logging.getLogger(__name__)
 PENDING = DeliveryStatus.PENDING.value
 DELIVERY_HEADER = "Azora-Delivery"
 SEQ_HEADER = "Azora-Event-Seq"
+ACKS_PER_WRITE = 20  # successes written in one transaction (at most; and every lease_s / 3)
 
 
 class LeaseLost(Exception):
@@ -74,6 +77,31 @@ class Queued:
     seq: int
     entry_id: str
     attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One attempt's result, not yet written."""
+
+    item: Queued
+    sent: Sent
+    at: datetime
+
+    def attempt_row(self) -> dict[str, object]:
+        return {
+            "delivery_id": self.item.id, "number": self.item.attempts + 1, "at": self.at,
+            "status_code": self.sent.status_code, "error": self.sent.error,
+            "duration_ms": self.sent.duration_ms,
+        }  # fmt: skip
+
+    def delivery_values(self) -> dict[str, object]:
+        values: dict[str, object] = {
+            "attempts": self.item.attempts + 1, "last_attempt_at": self.at,
+            "last_status_code": self.sent.status_code, "last_error": self.sent.error,
+        }  # fmt: skip
+        if self.sent.acknowledged:
+            values |= {"status": DeliveryStatus.DELIVERED.value, "delivered_at": self.at}
+        return values
 
 
 class Deliverer:
@@ -176,16 +204,28 @@ class Deliverer:
     # --- sending ---------------------------------------------------------------------------
 
     def _send_queue(self, claim: Claim) -> RoundReport:
+        """Send the queue in seq order; outcomes are written in groups (a run of successes,
+        then at most one failure), at least every ``lease_s / 3`` so the lease is renewed in
+        time. A crash before a group is written sends its deliveries again: at least once."""
         queue = self._queue(claim.endpoint.id)
         entries = self.ledger.entries_by_ids([q.entry_id for q in queue]) if queue else {}
         secret = self.endpoints.secret(claim.endpoint.id)
-        delivered = 0
+        delivered, unwritten = 0, list[Outcome]()
+        written_at = time.monotonic()
         for item in queue:
             sent = self._send(claim.endpoint, item, entries[item.entry_id], secret)
-            given_up = self._record(claim, item, sent)
+            unwritten.append(Outcome(item, sent, self.clock()))
             if not sent.acknowledged:
+                given_up = self._record(claim, unwritten)
                 return RoundReport(1, delivered, 1, given_up)
             delivered += 1
+            if len(unwritten) >= ACKS_PER_WRITE or (
+                time.monotonic() - written_at >= self.config.lease_s / 3
+            ):
+                self._record(claim, unwritten)
+                unwritten, written_at = [], time.monotonic()
+        if unwritten:
+            self._record(claim, unwritten)
         return RoundReport(1, delivered, 0, 0)
 
     def _queue(self, endpoint_id: str) -> list[Queued]:
@@ -216,37 +256,29 @@ class Deliverer:
         }
         return self._sender().send(target, body, headers)
 
-    def _record(self, claim: Claim, item: Queued, sent: Sent) -> int:
-        """Log the attempt; on success the delivery is done, on failure the endpoint backs
-        off and closed windows are given up (their count is returned)."""
-        now = self.clock()
-        number = item.attempts + 1
+    def _record(self, claim: Claim, outcomes: list[Outcome]) -> int:
+        """Log the attempts (successes, then at most one failure, the last). Delivered ones
+        are done; after a failure the endpoint backs off and every pending delivery whose
+        window has closed is given up (their count is returned)."""
+        last = outcomes[-1]
         with begin_write(self.engine) as conn:
-            if sent.acknowledged:
-                self._guard(conn, claim, failures=0, next_attempt_at=now)
+            if last.sent.acknowledged:
+                self._guard(conn, claim, failures=0, next_attempt_at=last.at)
             else:
                 failures = self._failures(conn, claim) + 1
                 wait = timedelta(seconds=backoff_s(failures, self.config))
-                self._guard(conn, claim, failures=failures, next_attempt_at=now + wait)
-            conn.execute(
-                insert(at).values(
-                    delivery_id=item.id, number=number, at=now, status_code=sent.status_code,
-                    error=sent.error, duration_ms=sent.duration_ms,
+                self._guard(conn, claim, failures=failures, next_attempt_at=last.at + wait)
+            conn.execute(insert(at), [o.attempt_row() for o in outcomes])
+            for outcome in outcomes:
+                conn.execute(
+                    update(dl).where(dl.c.id == outcome.item.id).values(**outcome.delivery_values())
                 )
-            )  # fmt: skip
-            values: dict[str, object] = {
-                "attempts": number, "last_attempt_at": now,
-                "last_status_code": sent.status_code, "last_error": sent.error,
-            }  # fmt: skip
-            if sent.acknowledged:
-                values |= {"status": DeliveryStatus.DELIVERED.value, "delivered_at": now}
-            conn.execute(update(dl).where(dl.c.id == item.id).values(**values))
-            if sent.acknowledged:
+            if last.sent.acknowledged:
                 return 0
             closed = and_(
                 dl.c.endpoint_id == claim.endpoint.id,
                 dl.c.status == PENDING,
-                dl.c.retry_until <= now,
+                dl.c.retry_until <= last.at,
             )
             result = conn.execute(
                 update(dl).where(closed).values(status=DeliveryStatus.FAILED.value)
