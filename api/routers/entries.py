@@ -7,26 +7,37 @@ request waiting for its commit holds no threadpool thread. The reads stay sync (
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
+from pydantic import AwareDatetime
 from pydantic_core import to_json
 
 from api import policy
 from api.deps import IdempotencyKey, LedgerDep, Reader, Writer
 from api.errors import STATUS_BY_CODE, ledger_code, ledger_problem
-from api.ids import REPLAYED_HEADER, EntryPath
+from api.ids import (
+    REPLAYED_HEADER,
+    AccountQuery,
+    EntryPath,
+    KindPatternsQuery,
+    Limit,
+    SeqCursor,
+    SeqQuery,
+    seq_cursor,
+)
 from api.schemas.common import PROTECTED, problems
 from api.schemas.entries import (
     BatchCreate,
     BatchPublic,
     EntryCreate,
+    EntryPage,
     EntryPublic,
     HoldPublic,
     entry_json,
 )
-from ledger import EntryType, HoldAction, LedgerError, NewEntry, Posted
+from ledger import EntryFilter, EntryType, HoldAction, LedgerError, NewEntry, Posted
 
 router = APIRouter(prefix="/v1/entries", tags=["entries"], responses=PROTECTED)
 
@@ -101,6 +112,37 @@ def _batch_result(index: int, key: str, outcome: Posted | LedgerError | None) ->
         "entry": None,
         "problem": ledger_problem(outcome),
     }
+
+
+@router.get("", responses=problems(403, 404, 422))
+def list_entries(
+    *,
+    book: LedgerDep,
+    principal: Reader,
+    account: AccountQuery = None,
+    kind: KindPatternsQuery = None,
+    after_seq: SeqQuery = None,
+    before_seq: SeqQuery = None,
+    since: Annotated[AwareDatetime | None, Query(description="effective_at >= since")] = None,
+    until: Annotated[AwareDatetime | None, Query(description="effective_at < until")] = None,
+    limit: Limit = 100,
+    cursor: SeqCursor = None,
+) -> EntryPage:
+    """Entries newest first: of one `account` (a user token must name one of its own), of
+    the kinds `kind` (`reward.*` for every kind below `reward`), with
+    `after_seq < seq < before_seq` and `since <= effective_at < until`."""
+    policy.require_entry_listing(principal, account)
+    before = seq_cursor(cursor)
+    if before_seq is not None:
+        before = before_seq if before is None else min(before, before_seq)
+    selection = EntryFilter(account, kind, after_seq, before, since, until)
+    found = book.list_entries(selection, limit=limit + 1)
+    page = found[:limit]
+    holds = book.hold_statuses([e.id for e in page if e.type is EntryType.PENDING])
+    return EntryPage(
+        data=[EntryPublic.build(e, holds[e.id].value if e.id in holds else None) for e in page],
+        next_cursor=str(page[-1].seq) if len(found) > limit else None,
+    )
 
 
 @router.get("/{entry_id}", responses=problems(404))
