@@ -16,6 +16,7 @@ from fastapi.routing import APIRoute
 from api.context import ApiContext, Lifecycle
 from api.errors import install_problem_handlers
 from api.limits import BodySizeLimit
+from api.requestid import RequestIdMiddleware
 from api.routers import ROUTERS
 from api.routers.materials import UPLOAD_OVERHEAD_BYTES, UPLOAD_PATH
 from api.schemas.common import problems
@@ -65,6 +66,8 @@ def create_app(context: ApiContext, lifecycle: Lifecycle | None = None) -> FastA
         max_bytes=context.config.max_body_bytes,
         streamed=((UPLOAD_PATH, context.config.upload_max_bytes + UPLOAD_OVERHEAD_BYTES),),
     )
+    # Added last, so outermost: even a 413 of BodySizeLimit carries the request id.
+    app.add_middleware(RequestIdMiddleware, log_access=context.config.access_log)
     install_problem_handlers(app)
     for router in ROUTERS:
         _document_path_ids(router)

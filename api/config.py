@@ -27,6 +27,8 @@ class ApiConfig:
     anchor_interval_s: float = 60.0
     # Course material uploads (multipart, streamed): their own body limit.
     upload_max_bytes: int = 256 * MIB
+    # An access line per request (with its request id) through the `azora.access` logger.
+    access_log: bool = False
 
     def __post_init__(self) -> None:
         assert self.jwt_secret, "the HTTP layer needs a JWT secret"

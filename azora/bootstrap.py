@@ -249,6 +249,7 @@ class Container:
             key_cache_ttl_s=s.key_cache_ttl_s,
             anchor_interval_s=s.anchor_interval_s,
             upload_max_bytes=s.material_max_bytes,
+            access_log=s.access_log,
         )
 
     def api_context(self) -> ApiContext:
