@@ -32,7 +32,7 @@ router = APIRouter(prefix="/v1/accounts", tags=["accounts"], responses=PROTECTED
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
-    responses=problems(403, 404, 409)
+    responses=problems(403, codes=("account-exists", "invalid-account", "unknown-asset"))
     | {200: {"model": AccountPublic, "description": "It existed, identical"}},
 )
 def create_account(
@@ -48,7 +48,7 @@ def create_account(
     return AccountPublic.build(account, book.balance(account.id))
 
 
-@router.get("", responses=problems(403, 422))
+@router.get("", responses=problems(403, codes=("invalid-request", "unknown-asset")))
 def list_accounts(
     *,
     book: LedgerDep,

@@ -54,7 +54,18 @@ class FastJSONResponse(JSONResponse):
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=EntryPublic,
-    responses=problems(400, 403, 404, 409),
+    responses=problems(
+        403,
+        codes=(
+            "insufficient-funds",
+            "idempotency-conflict",
+            "invalid-amount",
+            "unknown-account",
+            "asset-mismatch",
+            "invalid-entry",
+            "unknown-asset",
+        ),
+    ),
 )
 async def post_entry(
     body: EntryCreate, key: IdempotencyKey, book: LedgerDep, principal: Writer
@@ -68,7 +79,11 @@ async def post_entry(
     return FastJSONResponse(entry_json(posted.entry), status.HTTP_201_CREATED, headers=headers)
 
 
-@router.post("/batch", response_model=BatchPublic, responses=problems(403, 404))
+@router.post(
+    "/batch",
+    response_model=BatchPublic,
+    responses=problems(403, codes=("invalid-request", "invalid-amount")),
+)
 async def post_batch(body: BatchCreate, book: LedgerDep, principal: Writer) -> JSONResponse:
     """Record up to 1,000 entries, each with its own `idempotency_key` and its own result
     (`status` is what that entry alone would have answered). Entries are independent: one
@@ -114,7 +129,7 @@ def _batch_result(index: int, key: str, outcome: Posted | LedgerError | None) ->
     }
 
 
-@router.get("", responses=problems(403, 404, 422))
+@router.get("", responses=problems(403, 404, codes=("invalid-request", "invalid-time")))
 def list_entries(
     *,
     book: LedgerDep,
@@ -155,7 +170,10 @@ def get_entry(entry_id: EntryPath, book: LedgerDep, principal: Reader) -> EntryP
     return EntryPublic.build(entry)
 
 
-@router.post("/{entry_id}/post", responses=problems(403, 404, 409))
+@router.post(
+    "/{entry_id}/post",
+    responses=problems(403, 404, codes=("hold-not-pending", "hold-owned-by-domain")),
+)
 async def post_hold(entry_id: EntryPath, book: LedgerDep, _p: Writer) -> HoldPublic:
     """Post a pending hold: move what it reserved. A repeat answers with the current state;
     posting a voided or expired hold is 409 `hold-not-pending`. Holds a domain owns (a
@@ -164,7 +182,10 @@ async def post_hold(entry_id: EntryPath, book: LedgerDep, _p: Writer) -> HoldPub
     return HoldPublic.build(await book.resolve_hold_async(entry_id, HoldAction.POST))
 
 
-@router.post("/{entry_id}/void", responses=problems(403, 404, 409))
+@router.post(
+    "/{entry_id}/void",
+    responses=problems(403, 404, codes=("hold-not-pending", "hold-owned-by-domain")),
+)
 async def void_hold(entry_id: EntryPath, book: LedgerDep, _p: Writer) -> HoldPublic:
     """Void a pending hold: release what it reserved. A repeat answers with the current
     state; voiding a posted hold is 409 `hold-not-pending`. Holds a domain owns are 409

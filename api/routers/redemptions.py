@@ -30,7 +30,16 @@ def _process(rewards: Rewards, redemption_id: str) -> None:
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=RedemptionPublic,
-    responses=problems(404, 409),
+    responses=problems(
+        404,
+        codes=(
+            "insufficient-funds",
+            "out-of-stock",
+            "idempotency-conflict",
+            "unknown-item",
+            "invalid-redemption",
+        ),
+    ),
 )
 def request_redemption(
     *,
@@ -90,7 +99,9 @@ def get_redemption(
     return RedemptionPublic.build(rewards.redemptions.get(user_id, redemption_id))
 
 
-@router.post("/{redemption_id}/cancel", responses=problems(404, 409))
+@router.post(
+    "/{redemption_id}/cancel", responses=problems(404, codes=("redemption-state-conflict",))
+)
 def cancel_redemption(
     user_id: UserPath, redemption_id: RedemptionPath, rewards: RewardsDep, principal: Reader
 ) -> RedemptionPublic:
@@ -99,7 +110,9 @@ def cancel_redemption(
     return RedemptionPublic.build(rewards.redemptions.cancel(user_id, redemption_id))
 
 
-@router.post("/{redemption_id}/fulfil", responses=problems(403, 404, 409))
+@router.post(
+    "/{redemption_id}/fulfil", responses=problems(403, 404, codes=("redemption-state-conflict",))
+)
 def fulfil_redemption(
     user_id: UserPath, redemption_id: RedemptionPath, rewards: RewardsDep, _p: Admin
 ) -> RedemptionPublic:
@@ -108,7 +121,9 @@ def fulfil_redemption(
     return RedemptionPublic.build(rewards.redemptions.fulfil(redemption_id))
 
 
-@router.post("/{redemption_id}/reject", responses=problems(403, 404, 409))
+@router.post(
+    "/{redemption_id}/reject", responses=problems(403, 404, codes=("redemption-state-conflict",))
+)
 def reject_redemption(
     user_id: UserPath,
     redemption_id: RedemptionPath,

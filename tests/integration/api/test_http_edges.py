@@ -81,3 +81,79 @@ def test_a_missing_idempotency_key_is_400_and_documented_required(api: Api) -> N
                     assert param["required"] is True, (method, path)
                     assert "Required" not in described and "400" in described
                     assert "400" in op["responses"], (method, path)
+
+
+def test_every_problem_type_has_its_page(api: Api) -> None:
+    from api.errors import STATUS_BY_CODE, TITLES
+
+    index = api.client.get("/problems")
+    assert index.status_code == 200 and index.headers["content-type"].startswith("text/html")
+    for code, status in STATUS_BY_CODE.items():
+        page = api.client.get(f"/problems/{code}")
+        assert page.status_code == 200, code
+        assert page.headers["content-type"].startswith("text/html")
+        html = page.text
+        assert f"{PROBLEM_BASE}{code}" in html and f"status</code>: {status}" in html
+        assert TITLES[code].replace("'", "&#x27;") in html
+        assert f'href="/problems/{code}"' in index.text
+        assert "http://" not in html and "https://" not in html.replace(PROBLEM_BASE, "")
+    assert api.client.get("/problems/no-such-thing").status_code == 404
+    assert api.client.get("/problems/a%00b").status_code == 404
+    # What the API answers names a page that exists.
+    refused = api.client.post("/v1/entries", json={}, headers=ADMIN)
+    code = refused.json()["type"].removeprefix(PROBLEM_BASE)
+    assert api.client.get(f"/problems/{code}").status_code == 200
+    funds = api.client.get("/problems/insufficient-funds").text
+    assert "POST /v1/entries" in funds and "POST /v1/users/{user_id}/redemptions" in funds
+
+
+def test_docs_are_served_from_local_assets(api: Api) -> None:
+    import re
+
+    docs = api.client.get("/docs")
+    assert docs.status_code == 200
+    urls = re.findall(r"""(?:src|href)=["']([^"']+)["']""", docs.text)
+    urls += re.findall(r"""url:\s*['"]([^'"]+)['"]""", docs.text)
+    assert urls and all(u.startswith("/") for u in urls), urls
+    assert "cdn" not in docs.text.lower() and '"validatorUrl": null' in docs.text
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png"):
+        got = api.client.get(f"/docs/assets/{asset}")
+        assert got.status_code == 200 and len(got.content) > 500, asset
+    assert api.client.get("/docs/assets/../../errors.py").status_code == 404
+    assert api.client.get("/redoc").status_code == 404
+
+
+def test_openapi_types_proofs_and_documents_each_routes_problem_types(api: Api) -> None:
+    spec = api.client.get("/openapi.json").json()
+    paths = spec["paths"]
+    for path in (
+        "/v1/anchors",
+        "/v1/proofs/entries/{entry_id}",
+        "/v1/proofs/entries/{entry_id}/receipt",
+        "/v1/proofs/consistency",
+    ):
+        schema = paths[path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+        assert "$ref" in schema, (path, schema)
+    schemas = spec["components"]["schemas"]
+    assert {"leaf", "inclusion_proof", "anchor"} <= set(schemas["EntryProof"]["properties"])
+    assert {"from", "to", "proof"} <= set(schemas["ConsistencyProof"]["properties"])
+
+    def codes(path: str, method: str, status: str) -> set[str]:
+        response = paths[path][method]["responses"][status]
+        return set(response["content"]["application/problem+json"]["examples"])
+
+    assert "insufficient-funds" in codes("/v1/entries", "post", "409")
+    assert "idempotency-conflict" in codes("/v1/entries", "post", "409")
+    assert codes("/v1/accounts", "post", "409") == {"account-exists"}
+    assert "hold-not-pending" in codes("/v1/entries/{entry_id}/void", "post", "409")
+    assert "not-anchored" in codes("/v1/proofs/entries/{entry_id}", "get", "409")
+    assert "missing-idempotency-key" in codes("/v1/entries", "post", "400")
+    assert "missing-idempotency-key" not in codes("/v1/accounts/{account_id}", "get", "400")
+    examples = {
+        (path, method, status): frozenset(r["content"]["application/problem+json"]["examples"])
+        for path, item in paths.items()
+        for method, op in item.items()
+        for status, r in op["responses"].items()
+        if "application/problem+json" in r.get("content", {})
+    }
+    assert len(set(examples.values())) > 10  # not one example for every error
