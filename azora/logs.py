@@ -32,5 +32,6 @@ def logging_config(level: str = "INFO") -> dict[str, Any]:
         "loggers": {
             "_granian": {"handlers": ["console"], "level": level, "propagate": False},
             "granian.access": {"handlers": ["console"], "level": level, "propagate": False},
+            "alembic": {"level": "WARNING"},  # each worker's schema check, not news
         },
     }
