@@ -74,3 +74,32 @@ ADVICE_BY_STATUS: dict[int, str] = {
 
 def advice(code: str, status: int) -> str:
     return HELP.get(code) or ADVICE_BY_STATUS.get(status, ADVICE_BY_STATUS[500])
+
+
+def catalogue_markdown() -> str:
+    """docs/problems.md: every problem type, as the ``/problems/{code}`` pages say it.
+
+    Regenerate with ``.venv/bin/python -m api.problem_help > docs/problems.md``.
+    """
+    from api.errors import PROBLEM_BASE, STATUS_BY_CODE, TITLES
+
+    lines = [
+        "# Problem types",
+        "",
+        "Every error of the API is an RFC 9457 `application/problem+json` document: `type` is",
+        f"`{PROBLEM_BASE}<code>` (stable), `title`, `status`, `detail` (for people) and",
+        "`request_id` (the request's `X-Request-Id`, also on every log line it wrote). The",
+        "service serves each of these at `/problems/<code>` (offline), with the routes that",
+        "answer it. Generated from `api/errors.py` and `api/problem_help.py`.",
+        "",
+        "| code | status | title | what to do |",
+        "|---|---:|---|---|",
+    ]
+    for code, status in sorted(STATUS_BY_CODE.items(), key=lambda cs: (cs[1], cs[0])):
+        text = advice(code, status).replace("|", "\\|")
+        lines.append(f"| `{code}` | {status} | {TITLES[code]} | {text} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(catalogue_markdown(), end="")
