@@ -30,8 +30,12 @@ Azora Ledger: an append-only, double-entry ledger for USD and AZR reward tokens.
   (`ledger:read`, `entries:write`, `admin`); a user token reaches only `user:{id}:...`
   accounts.
 * **Amounts** are decimal strings in whole units (`"9.99"`), never JSON numbers.
-* **Idempotency**: every value-moving POST carries an `Idempotency-Key` header (batch
-  entries carry `idempotency_key` each). A retry gets the original answer.
+* **Idempotency**: every value-moving POST carries an `Idempotency-Key` header, required
+  (without it: 400 `missing-idempotency-key`) unless the route says optional; batch entries
+  carry `idempotency_key` each. A retry with the same key and body gets the original answer
+  (header `Idempotent-Replayed: true`); another body, 409 `idempotency-conflict`. A refused
+  request (4xx) leaves its key free.
+* **Bodies** are JSON (UTF-8): one that cannot be decoded is 400 `bad-request`.
 * **Errors** are RFC 9457 `application/problem+json` with a stable `type`
   (`https://azora.dev/problems/<code>`, documented at [`/problems/<code>`](/problems)) and
   the request's `request_id`.
