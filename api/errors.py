@@ -253,6 +253,8 @@ def ledger_problem(error: LedgerError) -> dict[str, Any]:
     account_id = getattr(error, "account_id", "")
     if account_id:
         extra["account_id"] = account_id
+    # Domain refusals may name the state they met (e.g. a redemption's status that won).
+    extra.update(getattr(error, "problem_fields", None) or {})
     return problem_body(ledger_code(error), error.detail, **extra)
 
 
