@@ -2,7 +2,7 @@
 kind, by effective time) across every account.
 
 Revision ID: 0080_list_indexes
-Revises: 0050_licensing
+Revises: 0060_rewards_states
 Create Date: 2026-12-02
 
 The other filters already have theirs: an id prefix is a range of ``accounts``' primary key,
@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0080_list_indexes"
-down_revision: str | Sequence[str] | None = "0050_licensing"
+down_revision: str | Sequence[str] | None = "0060_rewards_states"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
