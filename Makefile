@@ -13,7 +13,7 @@ export AZORA_TEST_PG_URL
 
 # Runtime dependencies (requirements.lock) for `make run`; test and lint tools
 # (requirements-dev.lock) only for the targets that need them. Each step says what it does.
-PIP_PROGRESS := sed -un -e 's/^Collecting \([^ ;]*\).*/    \1/p' -e '/^Successfully installed/s/ .*/    done/p'
+PIP_PROGRESS := sed -un -e 's/^Collecting \([^ ;]*\).*/    \1/p' -e 's/^Successfully installed.*/    done/p'
 
 $(BIN)/.installed: requirements.lock pyproject.toml clients/python/pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
