@@ -14,11 +14,14 @@ from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
 from api.context import ApiContext, Lifecycle
+from api.deps import idempotency_key
 from api.errors import install_problem_handlers
 from api.limits import BodySizeLimit
+from api.requestid import RequestIdMiddleware
 from api.routers import ROUTERS
 from api.routers.materials import UPLOAD_OVERHEAD_BYTES, UPLOAD_PATH
-from api.schemas.common import problems
+from api.routers.pages import ASSETS_PATH, docs_assets
+from api.schemas.common import codes_of, problems
 
 DESCRIPTION = """\
 Azora Ledger: an append-only, double-entry ledger for USD and AZR reward tokens.
@@ -27,9 +30,19 @@ Azora Ledger: an append-only, double-entry ledger for USD and AZR reward tokens.
   (`ledger:read`, `entries:write`, `events:read`, `admin`); a user token reaches only
   `user:{id}:...` accounts.
 * **Amounts** are decimal strings in whole units (`"9.99"`), never JSON numbers.
-* **Idempotency**: every value-moving POST carries an `Idempotency-Key` header (batch
-  entries carry `idempotency_key` each). A retry gets the original answer.
-* **Errors** are RFC 9457 `application/problem+json` with a stable `type`.
+* **Idempotency**: every value-moving POST carries an `Idempotency-Key` header, required
+  (without it: 400 `missing-idempotency-key`) unless the route says optional; batch entries
+  carry `idempotency_key` each. A retry with the same key and body gets the original answer
+  (header `Idempotent-Replayed: true`); another body, 409 `idempotency-conflict`. A refused
+  request (4xx) leaves its key free.
+* **Bodies** are JSON (UTF-8): one that cannot be decoded is 400 `bad-request`.
+* **Errors** are RFC 9457 `application/problem+json` with a stable `type`
+  (`https://azora.dev/problems/<code>`, documented at [`/problems/<code>`](/problems)) and
+  the request's `request_id`.
+* **Request ids**: send `X-Request-Id` (1-128 characters of `[A-Za-z0-9._:@/+=-]`) or get
+  one made; it is echoed in the response header, every problem body and every log line.
+* **Lists** are pages `{"data": [...], "next_cursor": ...}`: pass `next_cursor` back as
+  `cursor`; `limit` is 1-500.
 """
 
 TAGS = [
@@ -60,13 +73,18 @@ def create_app(context: ApiContext, lifecycle: Lifecycle | None = None) -> FastA
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=lifespan,
+        docs_url=None,  # served by api/routers/pages.py from local assets (no CDN)
+        redoc_url=None,
     )
+    app.mount(ASSETS_PATH, docs_assets(), name="docs-assets")
     app.state.api = context
     app.add_middleware(
         BodySizeLimit,
         max_bytes=context.config.max_body_bytes,
         streamed=((UPLOAD_PATH, context.config.upload_max_bytes + UPLOAD_OVERHEAD_BYTES),),
     )
+    # Added last, so outermost: even a 413 of BodySizeLimit carries the request id.
+    app.add_middleware(RequestIdMiddleware, log_access=context.config.access_log)
     install_problem_handlers(app)
     for router in ROUTERS:
         _document_path_ids(router)
@@ -75,8 +93,28 @@ def create_app(context: ApiContext, lifecycle: Lifecycle | None = None) -> FastA
 
 
 def _document_path_ids(router: APIRouter) -> None:
-    """A route with ids in its path answers 404 for an id outside its pattern: say so."""
+    """A route with ids in its path answers 404 for an id outside its pattern, one that
+    takes an Idempotency-Key 400 `missing-idempotency-key` without it: say so."""
     for route in router.routes:
-        if isinstance(route, APIRoute) and route.dependant.path_params:
+        if not isinstance(route, APIRoute):
+            continue
+        if route.dependant.path_params:
             for status, spec in problems(404).items():
                 route.responses.setdefault(status, spec)
+        if _takes_idempotency_key(route):
+            listed = codes_of(route.responses.get(400, {})) or ["bad-request"]
+            wanted = [*listed, *(c for c in IDEMPOTENCY_CODES if c not in listed)]
+            route.responses[400] = problems(codes=wanted)[400]
+
+
+IDEMPOTENCY_CODES = ("missing-idempotency-key", "bad-request")
+
+
+def _takes_idempotency_key(route: APIRoute) -> bool:
+    pending = list(route.dependant.dependencies)
+    while pending:
+        dependant = pending.pop()
+        if dependant.call is idempotency_key:
+            return True
+        pending.extend(dependant.dependencies)
+    return False

@@ -31,6 +31,8 @@ class ApiConfig:
     events_poll_interval_s: float = 0.5
     events_stream_max_s: float = 300.0
     events_streams_max: int = 100
+    # An access line per request (with its request id) through the `azora.access` logger.
+    access_log: bool = False
 
     def __post_init__(self) -> None:
         assert self.jwt_secret, "the HTTP layer needs a JWT secret"

@@ -132,18 +132,23 @@ Admin = Annotated[Principal, require(Scope.ADMIN)]
 EventsReader = Annotated[Principal, require(Scope.EVENTS_READ)]
 
 
+IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
+
+
 async def idempotency_key(
     key: Annotated[
-        str | None,
+        str,
         Header(
-            alias="Idempotency-Key",
-            description="Required. 1-128 characters of `[A-Za-z0-9_.:-]`, unique per request "
-            "and per credential; retries of one request reuse it.",
+            alias=IDEMPOTENCY_KEY_HEADER,
+            description="1-128 characters of `[A-Za-z0-9_.:-]`, unique per request and per "
+            "credential; retries of one request reuse it. Without it the answer is 400 "
+            "`missing-idempotency-key` (a refused request does not consume its key).",
             examples=["order-1042-payment"],
         ),
-    ] = None,
+    ],
 ) -> str:
-    if key is None or key == "":
+    # A missing header is 400 `missing-idempotency-key` too (api/errors.py maps it).
+    if key == "":
         raise ApiProblem("missing-idempotency-key", "send an Idempotency-Key header")
     if not IDEMPOTENCY_KEY_RE.fullmatch(key):
         raise ApiProblem(

@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.requestid import current_request_id
 from ledger import LedgerError
 
 log = logging.getLogger(__name__)
@@ -237,13 +238,18 @@ def ledger_code(error: LedgerError) -> str:
 
 
 def problem_body(code: str, detail: str, **extra: Any) -> dict[str, Any]:
-    return {
+    """The problem document of ``code``; inside a request, with its ``request_id``."""
+    body = {
         "type": PROBLEM_BASE + code,
         "title": TITLES[code],
         "status": STATUS_BY_CODE[code],
         "detail": detail,
         **extra,
     }
+    request_id = current_request_id()
+    if request_id is not None:
+        body["request_id"] = request_id
+    return body
 
 
 def ledger_problem(error: LedgerError) -> dict[str, Any]:
@@ -266,6 +272,19 @@ def problem_response(
         media_type=PROBLEM_MEDIA_TYPE,
         headers=dict(headers or {}),
     )
+
+
+def _missing_idempotency_key(errors: Sequence[Any]) -> bool:
+    return any(
+        isinstance(e, Mapping)
+        and e.get("type") == "missing"
+        and tuple(e.get("loc", ())) == ("header", "Idempotency-Key")
+        for e in errors
+    )
+
+
+def _undecodable_body(errors: Sequence[Any]) -> bool:
+    return any(isinstance(e, Mapping) and e.get("type") == "json_invalid" for e in errors)
 
 
 def _validation_code(errors: Sequence[Any]) -> str:
@@ -315,6 +334,12 @@ def install_problem_handlers(app: FastAPI) -> None:
             # missing resource (and no echo of what was sent).
             names = sorted({str(e["loc"][1]) for e in errors if len(e.get("loc", ())) > 1})
             return problem_response("not-found", f"no such resource ({', '.join(names)})")
+        if _missing_idempotency_key(errors):
+            return problem_response("missing-idempotency-key", "send an Idempotency-Key header")
+        if _undecodable_body(errors):
+            return problem_response(
+                "bad-request", "the body is not JSON (UTF-8): it could not be decoded"
+            )
         code = _validation_code(errors)
         first = _public_errors(errors)
         detail = "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in first[:3])

@@ -22,6 +22,7 @@ from monetization.ids import SLUG_RE, USER_ID_RE, UUID_RE
 REPLAYED_HEADER = "Idempotent-Replayed"
 PAGE_MAX = 500  # every list takes `limit` within 1..PAGE_MAX (DESIGN §6)
 SEQ_CURSOR_MAX_CHARS = 20  # a journal position: at most 19 digits
+SEQ_MAX = 2**63 - 1  # journal positions are BIGINTs
 
 
 def anchored(pattern: Pattern[str]) -> str:
@@ -73,6 +74,32 @@ UuidCursor = Annotated[
     Query(pattern=UUID, max_length=36, description="`next_cursor` of the previous page"),
 ]
 UserQuery = Annotated[str | None, Query(pattern=USER_ID, max_length=64)]
+AccountQuery = Annotated[
+    str | None, Query(pattern=ACCOUNT_ID, max_length=128, examples=["user:42:usd"])
+]
+AccountPrefixQuery = Annotated[
+    str,
+    Query(
+        pattern=r"^[a-z0-9_.:-]{0,128}$",
+        max_length=128,
+        description="Only accounts whose id starts with this",
+        examples=["user:42:"],
+    ),
+]
+AccountCursor = Annotated[
+    str | None,
+    Query(pattern=ACCOUNT_ID, max_length=128, description="`next_cursor` of the previous page"),
+]
+AssetQuery = Annotated[str | None, Query(pattern=r"^[A-Z]{1,16}$", examples=["USD"])]
+KindPatternsQuery = Annotated[
+    list[str] | None,
+    Query(
+        max_length=64,
+        description="Exact kinds, or `prefix.*` for every kind below a prefix; repeatable",
+        examples=[["reward.*"]],
+    ),
+]
+SeqQuery = Annotated[int | None, Query(ge=0, le=SEQ_MAX)]
 
 # --- body fields --------------------------------------------------------------------------
 UserIdField = Annotated[StrictStr, Field(pattern=USER_ID, max_length=64, examples=["42"])]

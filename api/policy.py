@@ -64,6 +64,28 @@ def require_account(principal: Principal, account_id: str) -> None:
         raise hidden(f"account {account_id!r}")
 
 
+def listable_prefix(principal: Principal, prefix: str) -> str | None:
+    """The account-id prefix ``principal`` may list under ``prefix``: the same for a key, at
+    most the user's own ``user:{id}:`` for a user token; None when nothing would be visible."""
+    if not principal.is_user:
+        return prefix
+    own = f"user:{principal.id}:"
+    if prefix.startswith(own):
+        return prefix
+    return own if own.startswith(prefix) else None
+
+
+def require_entry_listing(principal: Principal, account_id: str | None) -> None:
+    """Every entry is listed for keys with ``ledger:read``; a user token lists one of its
+    own accounts' entries, so it names the account."""
+    if account_id is not None:
+        require_account(principal, account_id)
+    elif principal.is_user:
+        raise ApiProblem(
+            "invalid-request", "a user token lists the entries of one of its accounts: give account"
+        )
+
+
 def _accounts(entry: Entry) -> Iterable[str]:
     for posting in entry.postings:
         yield posting.source

@@ -282,6 +282,7 @@ class Container:
             events_poll_interval_s=s.events_poll_interval_s,
             events_stream_max_s=s.events_stream_max_s,
             events_streams_max=s.events_streams_max,
+            access_log=s.access_log,
         )
 
     def api_context(self) -> ApiContext:

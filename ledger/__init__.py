@@ -31,6 +31,7 @@ from ledger.errors import (
     UnknownAsset,
     Unstorable,
 )
+from ledger.listing import LIST_MAX_LIMIT, EntryFilter
 from ledger.model import (
     ACCOUNT_ID_RE,
     IDEMPOTENCY_KEY_RE,
@@ -59,6 +60,7 @@ __all__ = [
     "AZR",
     "IDEMPOTENCY_KEY_RE",
     "KIND_RE",
+    "LIST_MAX_LIMIT",
     "USD",
     "WRITE_TXN",
     "Account",
@@ -70,6 +72,7 @@ __all__ = [
     "Conflict",
     "Direction",
     "Entry",
+    "EntryFilter",
     "EntryType",
     "HistoryLine",
     "HoldAction",

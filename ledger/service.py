@@ -10,12 +10,13 @@ from typing import Any
 from sqlalchemy import Engine, and_, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from ledger import reads
+from ledger import listing, reads
 from ledger.canonical import canonical_json
 from ledger.checks import check_entry_id, check_principal, is_account_id, is_entry_id
 from ledger.commands import Command, HoldAction, Outcome, PostEntry, ResolveHold, Reverse
 from ledger.errors import AccountExists, InvalidEntry, LedgerError, NotFound
 from ledger.journal import BatchHook
+from ledger.listing import EntryFilter
 from ledger.model import (
     METADATA_MAX_BYTES,
     RESOLUTION_STATUS,
@@ -360,6 +361,30 @@ class Ledger:
             return HoldState(hold, HoldStatus.PENDING)
         resolution = entry_from_row(row)
         return HoldState(hold, RESOLUTION_STATUS[resolution.type], resolution)
+
+    def list_accounts(
+        self,
+        *,
+        prefix: str = "",
+        asset: str | None = None,
+        after_id: str | None = None,
+        limit: int = 100,
+    ) -> list[tuple[Account, Balance]]:
+        """Accounts in id order with their balances (:func:`ledger.listing.list_accounts`)."""
+        with self.engine.connect() as conn:
+            return listing.list_accounts(
+                conn, prefix=prefix, asset=asset, after_id=after_id, limit=limit
+            )
+
+    def list_entries(self, selection: EntryFilter, *, limit: int = 100) -> list[Entry]:
+        """Entries newest first (see :func:`ledger.listing.list_entries`)."""
+        with self.engine.connect() as conn:
+            return listing.list_entries(conn, selection, limit)
+
+    def hold_statuses(self, hold_ids: Collection[str]) -> dict[str, HoldStatus]:
+        """The current status of each of ``hold_ids`` (at most 500)."""
+        with self.engine.connect() as conn:
+            return listing.hold_statuses(conn, hold_ids)
 
     # --- reading for projections and lookups (domains read the journal only here) -------
 

@@ -19,6 +19,7 @@ from api.routers import (
     materials,
     ops,
     orgs,
+    pages,
     payments,
     proofs,
     purchases,
@@ -33,6 +34,7 @@ from api.routers import (
 
 ROUTERS: tuple[APIRouter, ...] = (
     ops.router,
+    pages.router,  # /docs (local assets) and /problems/{code}
     accounts.router,
     entries.router,
     admin.router,

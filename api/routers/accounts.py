@@ -6,8 +6,22 @@ from fastapi import APIRouter, Response, status
 
 from api import policy
 from api.deps import LedgerDep, Reader, Writer
-from api.ids import AccountPath, Limit, SeqCursor, seq_cursor
-from api.schemas.accounts import AccountCreate, AccountPublic, HistoryItem, HistoryPage
+from api.ids import (
+    AccountCursor,
+    AccountPath,
+    AccountPrefixQuery,
+    AssetQuery,
+    Limit,
+    SeqCursor,
+    seq_cursor,
+)
+from api.schemas.accounts import (
+    AccountCreate,
+    AccountPage,
+    AccountPublic,
+    HistoryItem,
+    HistoryPage,
+)
 from api.schemas.common import PROTECTED, problems
 from ledger import asset as asset_of
 from ledger import format_amount
@@ -18,7 +32,7 @@ router = APIRouter(prefix="/v1/accounts", tags=["accounts"], responses=PROTECTED
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
-    responses=problems(403, 404, 409)
+    responses=problems(403, codes=("account-exists", "invalid-account", "unknown-asset"))
     | {200: {"model": AccountPublic, "description": "It existed, identical"}},
 )
 def create_account(
@@ -32,6 +46,29 @@ def create_account(
     if not created:
         response.status_code = status.HTTP_200_OK
     return AccountPublic.build(account, book.balance(account.id))
+
+
+@router.get("", responses=problems(403, codes=("invalid-request", "unknown-asset")))
+def list_accounts(
+    *,
+    book: LedgerDep,
+    principal: Reader,
+    prefix: AccountPrefixQuery = "",
+    asset: AssetQuery = None,
+    limit: Limit = 100,
+    cursor: AccountCursor = None,
+) -> AccountPage:
+    """Accounts in id order, each with its balance: those whose id starts with `prefix`,
+    of `asset` (422 `unknown-asset` for another). A user token lists its own accounts."""
+    visible = policy.listable_prefix(principal, prefix)
+    if visible is None:
+        return AccountPage(data=[], next_cursor=None)
+    found = book.list_accounts(prefix=visible, asset=asset, after_id=cursor, limit=limit + 1)
+    page = found[:limit]
+    return AccountPage(
+        data=[AccountPublic.build(account, balance) for account, balance in page],
+        next_cursor=page[-1][0].id if len(found) > limit else None,
+    )
 
 
 @router.get("/{account_id}", responses=problems(404))

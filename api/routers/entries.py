@@ -7,26 +7,37 @@ request waiting for its commit holds no threadpool thread. The reads stay sync (
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Query, status
 from fastapi.responses import JSONResponse
+from pydantic import AwareDatetime
 from pydantic_core import to_json
 
 from api import policy
 from api.deps import IdempotencyKey, LedgerDep, Reader, Writer
 from api.errors import STATUS_BY_CODE, ledger_code, ledger_problem
-from api.ids import REPLAYED_HEADER, EntryPath
+from api.ids import (
+    REPLAYED_HEADER,
+    AccountQuery,
+    EntryPath,
+    KindPatternsQuery,
+    Limit,
+    SeqCursor,
+    SeqQuery,
+    seq_cursor,
+)
 from api.schemas.common import PROTECTED, problems
 from api.schemas.entries import (
     BatchCreate,
     BatchPublic,
     EntryCreate,
+    EntryPage,
     EntryPublic,
     HoldPublic,
     entry_json,
 )
-from ledger import EntryType, HoldAction, LedgerError, NewEntry, Posted
+from ledger import EntryFilter, EntryType, HoldAction, LedgerError, NewEntry, Posted
 
 router = APIRouter(prefix="/v1/entries", tags=["entries"], responses=PROTECTED)
 
@@ -43,7 +54,18 @@ class FastJSONResponse(JSONResponse):
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=EntryPublic,
-    responses=problems(400, 403, 404, 409),
+    responses=problems(
+        403,
+        codes=(
+            "insufficient-funds",
+            "idempotency-conflict",
+            "invalid-amount",
+            "unknown-account",
+            "asset-mismatch",
+            "invalid-entry",
+            "unknown-asset",
+        ),
+    ),
 )
 async def post_entry(
     body: EntryCreate, key: IdempotencyKey, book: LedgerDep, principal: Writer
@@ -57,7 +79,11 @@ async def post_entry(
     return FastJSONResponse(entry_json(posted.entry), status.HTTP_201_CREATED, headers=headers)
 
 
-@router.post("/batch", response_model=BatchPublic, responses=problems(403, 404))
+@router.post(
+    "/batch",
+    response_model=BatchPublic,
+    responses=problems(403, codes=("invalid-request", "invalid-amount")),
+)
 async def post_batch(body: BatchCreate, book: LedgerDep, principal: Writer) -> JSONResponse:
     """Record up to 1,000 entries, each with its own `idempotency_key` and its own result
     (`status` is what that entry alone would have answered). Entries are independent: one
@@ -103,6 +129,37 @@ def _batch_result(index: int, key: str, outcome: Posted | LedgerError | None) ->
     }
 
 
+@router.get("", responses=problems(403, 404, codes=("invalid-request", "invalid-time")))
+def list_entries(
+    *,
+    book: LedgerDep,
+    principal: Reader,
+    account: AccountQuery = None,
+    kind: KindPatternsQuery = None,
+    after_seq: SeqQuery = None,
+    before_seq: SeqQuery = None,
+    since: Annotated[AwareDatetime | None, Query(description="effective_at >= since")] = None,
+    until: Annotated[AwareDatetime | None, Query(description="effective_at < until")] = None,
+    limit: Limit = 100,
+    cursor: SeqCursor = None,
+) -> EntryPage:
+    """Entries newest first: of one `account` (a user token must name one of its own), of
+    the kinds `kind` (`reward.*` for every kind below `reward`), with
+    `after_seq < seq < before_seq` and `since <= effective_at < until`."""
+    policy.require_entry_listing(principal, account)
+    before = seq_cursor(cursor)
+    if before_seq is not None:
+        before = before_seq if before is None else min(before, before_seq)
+    selection = EntryFilter(account, kind, after_seq, before, since, until)
+    found = book.list_entries(selection, limit=limit + 1)
+    page = found[:limit]
+    holds = book.hold_statuses([e.id for e in page if e.type is EntryType.PENDING])
+    return EntryPage(
+        data=[EntryPublic.build(e, holds[e.id].value if e.id in holds else None) for e in page],
+        next_cursor=str(page[-1].seq) if len(found) > limit else None,
+    )
+
+
 @router.get("/{entry_id}", responses=problems(404))
 def get_entry(entry_id: EntryPath, book: LedgerDep, principal: Reader) -> EntryPublic:
     """One entry; for a hold, `status` is its current state."""
@@ -113,7 +170,10 @@ def get_entry(entry_id: EntryPath, book: LedgerDep, principal: Reader) -> EntryP
     return EntryPublic.build(entry)
 
 
-@router.post("/{entry_id}/post", responses=problems(403, 404, 409))
+@router.post(
+    "/{entry_id}/post",
+    responses=problems(403, 404, codes=("hold-not-pending", "hold-owned-by-domain")),
+)
 async def post_hold(entry_id: EntryPath, book: LedgerDep, _p: Writer) -> HoldPublic:
     """Post a pending hold: move what it reserved. A repeat answers with the current state;
     posting a voided or expired hold is 409 `hold-not-pending`. Holds a domain owns (a
@@ -122,7 +182,10 @@ async def post_hold(entry_id: EntryPath, book: LedgerDep, _p: Writer) -> HoldPub
     return HoldPublic.build(await book.resolve_hold_async(entry_id, HoldAction.POST))
 
 
-@router.post("/{entry_id}/void", responses=problems(403, 404, 409))
+@router.post(
+    "/{entry_id}/void",
+    responses=problems(403, 404, codes=("hold-not-pending", "hold-owned-by-domain")),
+)
 async def void_hold(entry_id: EntryPath, book: LedgerDep, _p: Writer) -> HoldPublic:
     """Void a pending hold: release what it reserved. A repeat answers with the current
     state; voiding a posted hold is 409 `hold-not-pending`. Holds a domain owns are 409

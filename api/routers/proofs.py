@@ -18,6 +18,7 @@ from api.deps import Context, CurrentPrincipal
 from api.errors import ApiProblem, problem_response
 from api.ids import EntryPath
 from api.schemas.common import PROTECTED, problems
+from api.schemas.proofs import AnchorPage, ConsistencyProof, EntryProof, Receipt
 from chain.anchoring import retry_after_s
 from chain.errors import ChainError
 from chain.proofs import ANCHORS_MAX_LIMIT, NotAnchored
@@ -28,7 +29,7 @@ CHAIN_RETRY_AFTER_S = 5
 T = TypeVar("T")
 
 
-@router.get("/v1/anchors", responses=problems(422))
+@router.get("/v1/anchors", response_model=AnchorPage, responses=problems(422))
 def list_anchors(
     context: Context,
     limit: Annotated[int, Query(ge=1, le=ANCHORS_MAX_LIMIT)] = 100,
@@ -68,13 +69,14 @@ def anchored_call(context: ApiContext, call: Callable[[int], T]) -> T | Response
 
 @router.get(
     "/v1/proofs/entries/{entry_id}",
-    responses=PROTECTED | problems(404, 409, 503),
+    response_model=EntryProof,
+    responses=PROTECTED | problems(404, 503, codes=("not-anchored",)),
 )
 def entry_proof(
     context: Context,
     entry_id: EntryPath,
     principal: CurrentPrincipal,
-) -> Any:
+) -> Response:
     """Inclusion proof of an entry's token-log leaf against the latest confirmed anchor.
 
     409 `not-anchored` with `Retry-After` while no confirmed anchor covers it yet; 503 while
@@ -82,20 +84,23 @@ def entry_proof(
     holds).
     """
     policy.require_entry(principal, context.ledger.get_entry(entry_id))
-    return anchored_call(
-        context, lambda wait_s: context.proofs.entry_proof(entry_id, retry_after_s=wait_s)
+    return _as_built(
+        anchored_call(
+            context, lambda wait_s: context.proofs.entry_proof(entry_id, retry_after_s=wait_s)
+        )
     )
 
 
 @router.get(
     "/v1/proofs/entries/{entry_id}/receipt",
-    responses=PROTECTED | problems(404, 409, 503),
+    response_model=Receipt,
+    responses=PROTECTED | problems(404, 503, codes=("not-anchored",)),
 )
 def entry_receipt(
     context: Context,
     entry_id: EntryPath,
     principal: CurrentPrincipal,
-) -> Any:
+) -> Response:
     """A self-contained receipt (DESIGN §14): the inclusion proof above (`version`,
     `entry_id`, `leaf`, ..., `anchor` with its chain id, contract and tx hash) plus
     `checkpoint`, the log's signed checkpoint of the same anchor, and `checkpoint_key`, its
@@ -104,13 +109,26 @@ def entry_receipt(
     checkpoints = context.checkpoints
     if checkpoints is None:
         raise ApiProblem("unavailable", "this service signs no checkpoints")
-    return anchored_call(
-        context,
-        lambda wait_s: build_receipt(context.proofs, checkpoints, entry_id, retry_after_s=wait_s),
+    return _as_built(
+        anchored_call(
+            context,
+            lambda wait_s: build_receipt(
+                context.proofs, checkpoints, entry_id, retry_after_s=wait_s
+            ),
+        )
     )
 
 
-@router.get("/v1/proofs/consistency", responses=problems(404, 422))
+def _as_built(result: dict[str, Any] | Response) -> Response:
+    """The JSON as the proofs built it (no model round trip: ``leaf`` stays byte-exact)."""
+    return result if isinstance(result, Response) else JSONResponse(result)
+
+
+@router.get(
+    "/v1/proofs/consistency",
+    response_model=ConsistencyProof,
+    responses=problems(404, 422, 503),
+)
 def consistency_proof(
     context: Context,
     from_size: Annotated[int, Query(alias="from", ge=1, le=2**63 - 1)],

@@ -51,7 +51,16 @@ def _settle(rewards: Rewards, r: Redemption, background: BackgroundTasks) -> Red
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=RedemptionPublic,
-    responses=problems(404, 409),
+    responses=problems(
+        404,
+        codes=(
+            "insufficient-funds",
+            "out-of-stock",
+            "idempotency-conflict",
+            "unknown-item",
+            "invalid-redemption",
+        ),
+    ),
 )
 def request_redemption(
     *,
@@ -112,7 +121,9 @@ def get_redemption(
     return RedemptionPublic.build(rewards.redemptions.get(user_id, redemption_id))
 
 
-@router.post("/{redemption_id}/cancel", responses=problems(404, 409))
+@router.post(
+    "/{redemption_id}/cancel", responses=problems(404, codes=("redemption-state-conflict",))
+)
 def cancel_redemption(
     user_id: UserPath, redemption_id: RedemptionPath, rewards: RewardsDep, principal: Reader
 ) -> RedemptionPublic:
@@ -121,7 +132,9 @@ def cancel_redemption(
     return RedemptionPublic.build(rewards.redemptions.cancel(user_id, redemption_id))
 
 
-@router.post("/{redemption_id}/fulfil", responses=problems(403, 404, 409))
+@router.post(
+    "/{redemption_id}/fulfil", responses=problems(403, 404, codes=("redemption-state-conflict",))
+)
 def fulfil_redemption(
     user_id: UserPath, redemption_id: RedemptionPath, rewards: RewardsDep, _p: Admin
 ) -> RedemptionPublic:
@@ -130,7 +143,9 @@ def fulfil_redemption(
     return RedemptionPublic.build(rewards.redemptions.fulfil(redemption_id))
 
 
-@router.post("/{redemption_id}/reject", responses=problems(403, 404, 409))
+@router.post(
+    "/{redemption_id}/reject", responses=problems(403, 404, codes=("redemption-state-conflict",))
+)
 def reject_redemption(
     user_id: UserPath,
     redemption_id: RedemptionPath,

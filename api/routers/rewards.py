@@ -52,7 +52,9 @@ router = APIRouter(prefix="/v1", tags=["rewards"], responses=PROTECTED)
     "/rewards/events",
     status_code=status.HTTP_201_CREATED,
     response_model=EarningPublic,
-    responses=problems(403, 409),
+    responses=problems(
+        403, codes=("cap-reached", "unknown-event-type", "idempotency-conflict", "invalid-request")
+    ),
 )
 def post_event(body: EventCreate, rewards: RewardsDep, principal: Writer) -> JSONResponse:
     """Pay a user the earning rule of a platform event. `event_id` is the idempotency key
@@ -109,7 +111,7 @@ def post_catalog(
     "/rewards/spends",
     status_code=status.HTTP_201_CREATED,
     response_model=MovementPublic,
-    responses=problems(403, 409),
+    responses=problems(403, codes=("insufficient-funds", "idempotency-conflict", "invalid-amount")),
 )
 def post_spend(
     body: SpendCreate, key: IdempotencyKey, rewards: RewardsDep, principal: Writer

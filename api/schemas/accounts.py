@@ -110,3 +110,10 @@ class HistoryPage(BaseModel):
     next_cursor: str | None = Field(
         description="Pass as `cursor` for the next (older) page; null on the last page."
     )
+
+
+class AccountPage(BaseModel):
+    data: list[AccountPublic]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page (ids in order); null on the last page."
+    )

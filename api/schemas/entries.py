@@ -195,6 +195,13 @@ def entry_json(entry: Entry, status: str | None = None) -> dict[str, Any]:
     }
 
 
+class EntryPage(BaseModel):
+    data: list[EntryPublic] = Field(description="Newest first; a hold with its current status.")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next (older) page; null on the last page."
+    )
+
+
 class BatchItemResult(BaseModel):
     index: int
     idempotency_key: str

@@ -7,6 +7,7 @@ import os
 import click
 
 from azora.cli.base import CliState, pass_state
+from azora.logs import logging_config
 from azora.settings import Settings
 from chain.errors import ChainError
 from chain.localnode import stop_pid
@@ -64,7 +65,8 @@ def serve(state: CliState, host: str | None, port: int | None, workers: int | No
             interface=Interfaces.ASGI,
             workers=workers or settings.workers or os.cpu_count() or 1,
             loop=Loops.uvloop,
-            log_access=settings.access_log,
+            log_dictconfig=logging_config(),
+            log_access=False,  # the app writes access lines itself, with the request id
             websockets=False,
         ).serve()
     finally:

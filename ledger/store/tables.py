@@ -38,6 +38,7 @@ accounts = Table(
     Column("allow_negative", Boolean, nullable=False),
     Column("metadata", JSON, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    Index("accounts_asset_id", "asset", "id"),  # GET /v1/accounts?asset=
 )
 
 entries = Table(
@@ -66,6 +67,9 @@ entries = Table(
         postgresql_where=text("type = 'pending'"),
         sqlite_where=text("type = 'pending'"),
     ),
+    # GET /v1/entries?kind= and ?since=&until= across every account (0080_list_indexes)
+    Index("entries_kind_seq", "kind", "seq"),
+    Index("entries_effective_at", "effective_at"),
 )
 
 entry_lines = Table(

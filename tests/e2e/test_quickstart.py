@@ -56,7 +56,7 @@ def run_quickstart(server: LiveServer, key: str) -> list[Any]:
 def test_readme_quickstart_works_as_written(server: LiveServer, admin_key: str) -> None:
     assert "AZORA_KEY" in server.log(), "the server must print how to get a key"
     answers = run_quickstart(server, admin_key)
-    world, alice, bob, funding, payment, balance, history = answers
+    world, alice, bob, funding, payment, balance, history, batch, accounts, listed = answers
     assert world["id"] == "world:card" and alice["balance"] == "0.00" and bob["id"]
     assert funding["status"] == "posted" and funding["postings"][0]["amount"] == "100.00"
     assert payment["postings"][0]["amount"] == "25.50"
@@ -64,11 +64,20 @@ def test_readme_quickstart_works_as_written(server: LiveServer, admin_key: str) 
     assert [h["amount"] for h in history["data"]] == ["-25.50", "100.00"]
     assert [h["balance_after"] for h in history["data"]] == ["74.50", "100.00"]
     assert history["next_cursor"] is None
+    assert [r["status"] for r in batch["results"]] == [201, 201]
+    assert [r["entry"]["postings"][0]["amount"] for r in batch["results"]] == ["1.50", "0.50"]
+    assert [a["id"] for a in accounts["data"]] == ["user:alice:usd", "user:bob:usd"]
+    assert [e["id"] for e in listed["data"]] == [payment["id"]]
 
     # Pasting the block again changes nothing: accounts exist, entries are replays.
     again = run_quickstart(server, admin_key)
     assert again[3] == funding and again[4] == payment
-    assert again[5]["balance"] == "74.50" and len(again[6]["data"]) == 2
+    # (step 4 now shows the batch of step 6 too: 74.50 + 1.50 + 0.50)
+    assert again[5]["balance"] == "76.50" and len(again[6]["data"]) == 2 + 2
+    assert [r["replayed"] for r in again[7]["results"]] == [True, True]
+    assert [r["entry"]["id"] for r in again[7]["results"]] == [
+        r["entry"]["id"] for r in batch["results"]
+    ]
 
 
 def test_bootstrap_key_is_printed_once(server: LiveServer, admin_key: str, tmp_path: Path) -> None:

@@ -50,7 +50,7 @@ def admin(stream_server: LiveServer) -> Iterator[AzoraClient]:
 
 
 def events_client(server: LiveServer, admin: AzoraClient) -> AzoraClient:
-    made = admin._call("POST", "/v1/admin/api-keys", json={"scopes": ["events:read"]}).json()
+    made = admin._t.call("POST", "/v1/admin/api-keys", json={"scopes": ["events:read"]}).json()
     return AzoraClient(server.url, made["key"])
 
 

@@ -24,7 +24,9 @@ from typing import Any
 
 import httpx
 
-from azora_client.client import AzoraClient, Posting, ServerError, error_for
+from azora_client.client import AzoraClient
+from azora_client.errors import ServerError, error_for
+from azora_client.models import Posting
 from azora_client.sse import Message, messages
 
 STREAM_READ_TIMEOUT_S = 60.0  # the server sends a keep-alive every 15 s
@@ -101,7 +103,7 @@ class Events:
     ) -> EventPage:
         """Events with a seq after ``after_seq``, in seq order (``limit`` ≤ 500)."""
         params = {"after_seq": after_seq, "limit": limit, **_filters(kinds, types)}
-        data = self._client._call("GET", "/v1/events", params=params).json()
+        data = self._client._t.call("GET", "/v1/events", params=params).json()
         return EventPage(
             tuple(Event.from_json(e) for e in data["data"]), data["next_cursor"], data["last_seq"]
         )
@@ -158,7 +160,7 @@ class Events:
     def _one_stream(
         self, after: int, kinds: Sequence[str] | None, types: Sequence[str] | None
     ) -> Iterator[Message | int]:
-        http = self._client._http
+        http = self._client._t.http
         headers = {"Accept": "text/event-stream", "Last-Event-ID": str(after)}
         timeout = httpx.Timeout(http.timeout.connect, read=STREAM_READ_TIMEOUT_S)
         with http.stream(

@@ -20,7 +20,8 @@ from typing import Any
 
 import httpx
 
-from azora_client.client import PROBLEM_BASE, AzoraClient, TransportFailure, error_for
+from azora_client.client import AzoraClient
+from azora_client.errors import PROBLEM_BASE, TransportFailure, error_for
 
 
 def _instant(value: str | None) -> datetime | None:
@@ -134,7 +135,7 @@ class Webhooks:
         every kind) recorded from now on. The result's ``secret`` is shown only now."""
         body = {"url": url, "kinds": list(kinds), "description": description}
         try:
-            response = self._client._http.post("/v1/webhooks", json=body)
+            response = self._client._t.http.post("/v1/webhooks", json=body)
         except httpx.TransportError as error:
             problem = {"type": PROBLEM_BASE + "transport", "detail": repr(error)}
             raise TransportFailure(0, problem) from error
@@ -150,7 +151,7 @@ class Webhooks:
         params: dict[str, Any] = {"limit": limit}
         if cursor is not None:
             params["cursor"] = cursor
-        data = self._client._call("GET", "/v1/webhooks", params=params).json()
+        data = self._client._t.call("GET", "/v1/webhooks", params=params).json()
         return WebhookPage(tuple(Webhook.from_json(w) for w in data["data"]), data["next_cursor"])
 
     def iter(self, *, page_size: int = 500) -> Iterator[Webhook]:
@@ -163,11 +164,11 @@ class Webhooks:
             cursor = page.next_cursor
 
     def get(self, webhook_id: str) -> Webhook:
-        return Webhook.from_json(self._client._call("GET", f"/v1/webhooks/{webhook_id}").json())
+        return Webhook.from_json(self._client._t.call("GET", f"/v1/webhooks/{webhook_id}").json())
 
     def delete(self, webhook_id: str) -> None:
         """Stop deliveries to the endpoint (a repeat: NotFound)."""
-        self._client._call("DELETE", f"/v1/webhooks/{webhook_id}")
+        self._client._t.call("DELETE", f"/v1/webhooks/{webhook_id}")
 
     def deliveries(
         self,
@@ -184,15 +185,15 @@ class Webhooks:
         if cursor is not None:
             params["cursor"] = cursor
         path = f"/v1/webhooks/{webhook_id}/deliveries"
-        data = self._client._call("GET", path, params=params).json()
+        data = self._client._t.call("GET", path, params=params).json()
         return DeliveryPage(tuple(Delivery.from_json(d) for d in data["data"]), data["next_cursor"])
 
     def delivery(self, webhook_id: str, delivery_id: str) -> Delivery:
         """One delivery with the log of its attempts."""
         path = f"/v1/webhooks/{webhook_id}/deliveries/{delivery_id}"
-        return Delivery.from_json(self._client._call("GET", path).json())
+        return Delivery.from_json(self._client._t.call("GET", path).json())
 
     def replay(self, webhook_id: str, delivery_id: str) -> Delivery:
         """Send one delivery again (admin key): pending now, before newer events."""
         path = f"/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/replay"
-        return Delivery.from_json(self._client._call("POST", path).json())
+        return Delivery.from_json(self._client._t.call("POST", path).json())
