@@ -64,6 +64,7 @@ def create_app(context: ApiContext, lifecycle: Lifecycle | None = None) -> FastA
         try:
             yield
         finally:
+            context.event_streams.close()  # open SSE streams end: clients resume elsewhere
             if lifecycle is not None:
                 lifecycle.stop()
 

@@ -29,7 +29,7 @@ class ApiConfig:
     upload_max_bytes: int = 256 * MIB
     # The change stream over SSE (GET /v1/events with Accept: text/event-stream).
     events_poll_interval_s: float = 0.5
-    events_stream_max_s: float = 300.0
+    events_stream_max_s: float = 60.0
     events_streams_max: int = 100
     # An access line per request (with its request id) through the `azora.access` logger.
     access_log: bool = False

@@ -34,11 +34,16 @@ class StreamSlots:
     def __init__(self, max_open: int) -> None:
         self.max_open = max_open
         self.open = 0
+        self.closing = threading.Event()
         self._lock = threading.Lock()
+
+    def close(self) -> None:
+        """The server is stopping: every stream ends at its next poll, none starts."""
+        self.closing.set()
 
     def take(self) -> Slot | None:
         with self._lock:
-            if self.open >= self.max_open:
+            if self.open >= self.max_open or self.closing.is_set():
                 return None
             self.open += 1
             return Slot(self)
@@ -54,6 +59,11 @@ class Slot:
 
     def __init__(self, slots: StreamSlots) -> None:
         self._slots: StreamSlots | None = slots
+        self._closing = slots.closing
+
+    @property
+    def closing(self) -> bool:
+        return self._closing.is_set()
 
     def release(self) -> None:
         slots, self._slots = self._slots, None
@@ -84,7 +94,7 @@ async def event_stream(
         yield f"retry: {RECONNECT_MS}\n\n".encode()
         deadline = loop.time() + max_s
         quiet_since = loop.time()
-        while loop.time() < deadline:
+        while loop.time() < deadline and not slot.closing:
             events, after, full = await run_in_threadpool(read_page, after)
             if events:
                 yield b"".join(message(e) for e in events)

@@ -242,7 +242,7 @@ class Container:
     @cached_property
     def webhook_resolver(self) -> Resolver:
         """DNS for webhook targets (tests assign a StaticResolver before first use)."""
-        return SystemResolver()
+        return SystemResolver(timeout_s=self.settings.webhook_timeout_s)
 
     @cached_property
     def webhooks(self) -> Webhooks:

@@ -143,9 +143,9 @@ class Settings(BaseSettings):
 
     # --- the change stream and webhooks (DESIGN §15) ---------------------------------------
     # SSE: how often an idle stream looks for new events, and how long one stream lasts
-    # before the client reconnects with Last-Event-ID.
+    # before the client reconnects with Last-Event-ID (a stopping server waits that long).
     events_poll_interval_s: float = Field(default=0.5, gt=0, le=60)
-    events_stream_max_s: float = Field(default=300.0, ge=1, le=86400)
+    events_stream_max_s: float = Field(default=60.0, ge=1, le=3600)
     events_streams_max: int = Field(default=100, ge=1, le=10_000)  # open streams per process
     # Deliveries: first retry after webhook_retry_base_s, doubling up to webhook_retry_max_s,
     # for webhook_retry_window_s (24 h) after the event; each request bounded by the timeout.

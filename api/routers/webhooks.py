@@ -74,7 +74,8 @@ def get_webhook(
     "/{webhook_id}", status_code=status.HTTP_204_NO_CONTENT, responses=problems(403, 404)
 )
 def delete_webhook(webhook_id: WebhookPath, context: Context, principal: EventsReader) -> Response:
-    """Stop deliveries to the endpoint (its delivery log is kept, for admins)."""
+    """Stop deliveries to the endpoint. It is gone from the API at once; its rows and its
+    delivery log stay in the database (for the operators' records)."""
     _service(context).endpoints.delete(webhook_id, policy.webhook_owner(principal))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

@@ -40,6 +40,9 @@ def _prepare_chain(state: CliState) -> int | None:
     return started
 
 
+SHUTDOWN_GRACE_S = 30  # past the longest SSE stream: the jobs' and writers' own stop
+
+
 @click.command()
 @click.option("--host", default=None, help="Default: AZORA_HOST or 127.0.0.1.")
 @click.option("--port", type=int, default=None, help="Default: AZORA_PORT or 8000.")
@@ -68,6 +71,9 @@ def serve(state: CliState, host: str | None, port: int | None, workers: int | No
             log_dictconfig=logging_config(),
             log_access=False,  # the app writes access lines itself, with the request id
             websockets=False,
+            # A stopping worker waits for open responses; SSE streams end within
+            # AZORA_EVENTS_STREAM_MAX_S (their clients resume elsewhere), then the rest stops.
+            workers_kill_timeout=int(settings.events_stream_max_s) + SHUTDOWN_GRACE_S,
         ).serve()
     finally:
         if started is not None:

@@ -18,6 +18,8 @@ from __future__ import annotations
 import ipaddress
 import socket
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import SplitResult, urlsplit
@@ -38,8 +40,21 @@ class Resolver(Protocol):
 
 
 class SystemResolver:
+    """The system's resolver, bounded by ``timeout_s`` (``getaddrinfo`` has no timeout of
+    its own: it runs in a small pool of threads, and a look-up past the bound is a failure;
+    its thread finishes on its own)."""
+
+    def __init__(self, timeout_s: float = 5.0, threads: int = 4) -> None:
+        self.timeout_s = timeout_s
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="azora-webhook-dns")
+
     def addresses(self, host: str, port: int) -> list[str]:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        future = self._pool.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
+        try:
+            infos = future.result(timeout=self.timeout_s)
+        except FutureTimeout:
+            future.cancel()
+            raise OSError(f"no DNS answer within {self.timeout_s:g} s") from None
         return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 

@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from azora_client import AzoraClient, Event, Events, Forbidden, Posting, Webhooks, verify_signature
 
@@ -127,3 +128,39 @@ def test_the_sse_stream_resumes_across_server_ends_without_gaps_or_repeats(
         seqs = [e.seq for e in seen]
         assert seqs == list(range(start + 1, start + 1 + wanted))
         assert seen == list(Events(client).iter(after_seq=start))[:wanted]
+
+
+def test_a_stopping_server_ends_its_open_streams(
+    pg_databases: PgDatabases, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    url = pg_databases.fresh()
+    live = start_server(
+        url,
+        tmp_path_factory.mktemp("stop") / "server.log",
+        AZORA_EVENTS_STREAM_MAX_S="3",
+        AZORA_WORKERS="1",
+    )
+    try:
+        [key] = live.bootstrap_keys()
+        lines: list[str] = []
+
+        def follow() -> None:
+            headers = {"Authorization": f"Bearer {key}", "Accept": "text/event-stream"}
+            with httpx.stream("GET", f"{live.url}/v1/events", headers=headers, timeout=60) as r:
+                lines.extend(r.iter_lines())
+            lines.append("(ended)")
+
+        follower = threading.Thread(target=follow, daemon=True)
+        follower.start()
+        wait_for(lambda: bool(lines) or follower.is_alive(), "the stream to open")
+        time.sleep(0.5)
+        started = time.monotonic()
+        live.process.terminate()
+        live.process.wait(timeout=45)  # the stream's 3 s, then the usual stop
+        assert time.monotonic() - started < 45
+        follower.join(10)
+        assert lines[0].startswith("retry: ") and lines[-1] == "(ended)"
+    finally:
+        if live.process.poll() is None:
+            live.process.kill()
+        pg_databases.drop(url)

@@ -124,3 +124,32 @@ def test_malformed_urls_are_refused_with_a_reason(url: str, reason: str) -> None
 def test_a_url_that_is_not_a_string_is_refused(value: object) -> None:
     with pytest.raises(WebhookUrlRefused):
         resolve(value, STRICT, StaticResolver())  # type: ignore[arg-type]
+
+
+def test_the_system_resolver_answers_for_literals_and_localhost() -> None:
+    from monetization.webhooks import SystemResolver
+
+    system = SystemResolver(timeout_s=5)
+    assert system.addresses("127.0.0.1", 80) == ["127.0.0.1"]
+    found = system.addresses("localhost", 80)
+    assert found and set(found) <= {"127.0.0.1", "::1"}
+
+
+def test_a_slow_dns_answer_is_a_refusal(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+    import threading
+
+    from monetization.webhooks import SystemResolver
+
+    release = threading.Event()
+
+    def hang(*_args: object, **_kw: object) -> list[object]:
+        release.wait(5)
+        return []
+
+    monkeypatch.setattr(socket, "getaddrinfo", hang)
+    try:
+        with pytest.raises(WebhookUrlRefused, match=r"no DNS answer within 0\.1 s"):
+            resolve("https://slow.example/", STRICT, SystemResolver(timeout_s=0.1))
+    finally:
+        release.set()
