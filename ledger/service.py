@@ -26,7 +26,9 @@ from ledger.model import (
     HistoryLine,
     HoldState,
     HoldStatus,
+    LineTotal,
     NewEntry,
+    Period,
     Posted,
     postings_json,
     validate_account,
@@ -415,6 +417,28 @@ class Ledger:
             account_prefix=account_prefix,
             kinds=kinds,
             up_to_seq=up_to_seq,
+            account_suffix=account_suffix,
+        )
+
+    def line_totals(
+        self,
+        *,
+        account_prefix: str,
+        kinds: Sequence[str],
+        up_to_seq: int,
+        per: Period = Period.ALL,
+        account_suffix: str = "",
+    ) -> Iterator[LineTotal]:
+        """The lines :meth:`lines` streams, summed per account and UTC period ``per`` of
+        their ``effective_at`` (zero totals left out, no set order): what a projection
+        rebuilds itself from without reading every line. Close or exhaust the iterator.
+        """
+        return reads.line_totals(
+            self.engine,
+            account_prefix=account_prefix,
+            kinds=kinds,
+            up_to_seq=up_to_seq,
+            per=per,
             account_suffix=account_suffix,
         )
 
