@@ -24,6 +24,7 @@ from __future__ import annotations
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import (
@@ -128,20 +129,12 @@ class Projector:
             head = self.book.head_seq()  # the totals up to it are committed and final
             conn.execute(delete(leaderboard_scores))
             conn.execute(delete(leaderboard_buckets))
-            count = 0
-            # SQLite counts the buckets here; PostgreSQL set-based, from the inserted scores.
-            buckets: Counter[BucketKey] | None = None if _on_pg(conn) else Counter()
-            chunk: list[tuple[Key, int]] = []
-            for item in self._totals(head):
-                chunk.append(item)
-                if len(chunk) == UPSERT_CHUNK:
-                    count += _insert_scores(conn, chunk, buckets)
-                    chunk = []
-            count += _insert_scores(conn, chunk, buckets)
-            if buckets is None:
+            scores = self._totals(head)
+            if _on_pg(conn):  # COPY, then the bucket counts set-based from the scores
+                count = _copy_scores(conn, scores)
                 conn.execute(text(_PG_REBUILD_BUCKETS.format(bucket=pg_bucket_sql("score"))))
             else:
-                _move_buckets(conn, dict(buckets))
+                count = _insert_scores(conn, scores)
             _move_checkpoint(conn, head)
         return count
 
@@ -313,15 +306,34 @@ def _on_pg(conn: Connection) -> bool:
     return conn.dialect.name == "postgresql"
 
 
-def _insert_scores(
-    conn: Connection, scores: list[tuple[Key, int]], buckets: Counter[BucketKey] | None
-) -> int:
-    """Insert ``scores`` (new rows); count their ranked users into ``buckets`` if given."""
-    if scores:
-        conn.execute(leaderboard_scores.insert(), [_row(key, value) for key, value in scores])
-    if scores and buckets is not None:
-        buckets.update((p, s, bucket_of(v)) for (p, s, _u), v in scores if v > 0)
-    return len(scores)
+def _insert_scores(conn: Connection, scores: Iterable[tuple[Key, int]]) -> int:
+    """Insert ``scores`` (new rows) in chunks and their bucket counts; returns how many."""
+    count = 0
+    buckets: Counter[BucketKey] = Counter()
+    items = iter(scores)
+    while chunk := list(islice(items, UPSERT_CHUNK)):
+        conn.execute(leaderboard_scores.insert(), [_row(key, value) for key, value in chunk])
+        buckets.update((p, s, bucket_of(v)) for (p, s, _u), v in chunk if v > 0)
+        count += len(chunk)
+    _move_buckets(conn, dict(buckets))
+    return count
+
+
+def _copy_scores(conn: Connection, scores: Iterable[tuple[Key, int]]) -> int:
+    """COPY ``scores`` into the (emptied) scores table on the transaction's own connection,
+    in one stream: a rebuild writes hundreds of thousands of rows; returns how many."""
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    count = 0
+    columns = "period, period_start, user_id, score"
+    with (
+        raw.cursor() as cursor,
+        cursor.copy(f"COPY leaderboard_scores ({columns}) FROM STDIN") as copy,
+    ):
+        for (period, start, user), score in scores:
+            copy.write_row((period, start, user, str(score)))
+            count += 1
+    return count
 
 
 def _row(key: Key, score: int) -> dict[str, Any]:
