@@ -29,10 +29,11 @@ def _register() -> None:
         marketplace,
         rewards,
         serve,
+        webhooks,
     )
 
     modules = (database, ledger, serve, keys, chain, audit, rewards, billing)
-    for module in (*modules, marketplace, licensing):
+    for module in (*modules, marketplace, licensing, webhooks):
         module.register(main)
 
 
