@@ -16,7 +16,7 @@ from sqlalchemy import Column, Engine, MetaData, String, Table, func, insert, se
 from sqlalchemy.exc import IntegrityError
 
 from api.security import NewKey, Scope, new_api_key, parse_scopes, scopes_text
-from ledger.store.types import UTCDateTime
+from ledger import UTCDateTime
 
 BOOTSTRAP_KEY_ID = "bootstrap"
 LIST_MAX = 500

@@ -126,7 +126,8 @@ def percentile(values: list[float], p: float) -> float:
 
 def measure_reads(url: str, users: int) -> list[tuple[str, str, float, float]]:
     engine = make_engine(url)
-    boards = Leaderboards(engine, lambda: datetime.now(UTC))
+    book = Ledger(engine, group_commit=False)
+    boards = Leaderboards(book, lambda: datetime.now(UTC))
     rng = random.Random(7)
     rows = []
     for scope_kind in ("global", "class", "friends"):
@@ -146,6 +147,7 @@ def measure_reads(url: str, users: int) -> list[tuple[str, str, float, float]]:
             rows.append(
                 (scope_kind, window.value, percentile(timings, 0.5), percentile(timings, 0.99))
             )
+    book.close()
     engine.dispose()
     return rows
 
@@ -171,9 +173,9 @@ def ledger_path(url: str, n_events: int, users: int) -> tuple[float, float]:
             ]
             book.post_entries(batch)
         post_s = time.perf_counter() - started
-    started = time.perf_counter()
-    Projector(engine).catch_up()
-    project_s = time.perf_counter() - started
+        started = time.perf_counter()
+        Projector(book).catch_up()
+        project_s = time.perf_counter() - started
     engine.dispose()
     return n_events / post_s, n_events / project_s
 
@@ -308,13 +310,14 @@ def main() -> None:
     print(f"loading {args.events:,} earn lines for {args.users:,} users ...", flush=True)
     print(f"  generated in {load(url, args.users, args.events):.1f}s")
     engine = make_engine(url)
-    started = time.perf_counter()
-    rows = Projector(engine).rebuild()
-    print(f"rebuild: {rows:,} scores in {time.perf_counter() - started:.1f}s")
-    if args.check:
+    with Ledger(engine, group_commit=False) as book:
         started = time.perf_counter()
-        problems = Projector(engine).check()
-        print(f"check: {len(problems)} differences in {time.perf_counter() - started:.1f}s")
+        rows = Projector(book).rebuild()
+        print(f"rebuild: {rows:,} scores in {time.perf_counter() - started:.1f}s")
+        if args.check:
+            started = time.perf_counter()
+            problems = Projector(book).check()
+            print(f"check: {len(problems)} differences in {time.perf_counter() - started:.1f}s")
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE leaderboard_scores"))
         conn.execute(text("VACUUM ANALYZE leaderboard_buckets"))

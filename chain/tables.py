@@ -21,7 +21,7 @@ from sqlalchemy import (
     text,
 )
 
-from ledger.store.types import UTCDateTime
+from ledger import UTCDateTime
 
 metadata = MetaData()
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from json.encoder import encode_basestring
 from typing import Any
@@ -260,6 +260,32 @@ class HistoryLine:
     amount: int
     balance_after: int
     effective_at: datetime
+
+
+class Period(StrEnum):
+    """Calendar periods in UTC that :meth:`ledger.Ledger.line_totals` sums lines by."""
+
+    ALL = "all"  # the whole history: one total per account
+    WEEK = "week"  # ISO weeks, from Monday 00:00 UTC
+    MONTH = "month"  # calendar months, UTC
+
+    def start(self, at: datetime) -> date | None:
+        """The first UTC day of the period that holds instant ``at`` (None for ALL)."""
+        day = at.astimezone(UTC).date()
+        if self is Period.WEEK:
+            return day - timedelta(days=day.weekday())
+        if self is Period.MONTH:
+            return day.replace(day=1)
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class LineTotal:
+    """The sum of an account's history lines in one period (``period_start`` None: ALL)."""
+
+    account_id: str
+    period_start: date | None
+    amount: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,9 +11,13 @@ sees every event up to that head, and nothing of a batch half-committed.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, or_, select
+from sqlalchemy import Connection, Date, Engine, and_, cast, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from ledger.checks import (
@@ -25,7 +29,7 @@ from ledger.checks import (
     is_idempotency_key,
 )
 from ledger.errors import InvalidRequest
-from ledger.model import Entry, EntryType, HistoryLine
+from ledger.model import Entry, EntryType, HistoryLine, LineTotal, Period
 from ledger.store.bulk import member_of
 from ledger.store.loading import entries_by_ids, entries_by_keys
 from ledger.store.rows import entry_from_row, line_from_row
@@ -126,24 +130,88 @@ def lines(
     A reference read for independent checks of a projection (it reads the history lines,
     which a projection of events does not).
     """
-    for part in (account_prefix, account_suffix):
-        if not is_account_part(part):
-            raise InvalidRequest("account_prefix and account_suffix are parts of account ids")
-    patterns = check_kind_patterns(kinds)
-    assert patterns is not None
-    if type(up_to_seq) is not int:
-        raise InvalidRequest("up_to_seq is an integer")
-    return _stream_lines(engine, account_prefix, account_suffix, patterns, up_to_seq)
+    wanted = LineFilter.checked(account_prefix, account_suffix, kinds, up_to_seq)
+    return _stream_lines(engine, wanted)
 
 
-def _stream_lines(
-    engine: Engine, prefix: str, suffix: str, patterns: Sequence[str], up_to_seq: int
-) -> Iterator[HistoryLine]:
+def line_totals(
+    engine: Engine,
+    *,
+    account_prefix: str,
+    kinds: Sequence[str],
+    up_to_seq: int,
+    per: Period = Period.ALL,
+    account_suffix: str = "",
+) -> Iterator[LineTotal]:
+    """The lines :func:`lines` selects, summed per account and UTC period ``per`` (by
+    ``effective_at``); totals of zero are left out, the order is not set.
+
+    PostgreSQL sums in SQL and streams the groups. SQLite stores amounts as text (its sums
+    would be floats), so the lines are streamed and summed exactly here; the groups are
+    held in memory, one int per (account, period).
+    """
+    wanted = LineFilter.checked(account_prefix, account_suffix, kinds, up_to_seq)
+    per = Period(per)
+    if engine.dialect.name == "postgresql":
+        return _pg_totals(engine, wanted, per)
+    return _summed(_stream_lines(engine, wanted), per)
+
+
+@dataclass(frozen=True, slots=True)
+class LineFilter:
+    """Which history lines a reference read takes (checked by :meth:`checked`)."""
+
+    prefix: str
+    suffix: str
+    patterns: tuple[str, ...]
+    up_to_seq: int
+
+    @classmethod
+    def checked(cls, prefix: str, suffix: str, kinds: Sequence[str], up_to_seq: int) -> LineFilter:
+        for part in (prefix, suffix):
+            if not is_account_part(part):
+                raise InvalidRequest("account_prefix and account_suffix are parts of account ids")
+        patterns = check_kind_patterns(kinds)
+        assert patterns is not None
+        if type(up_to_seq) is not int:
+            raise InvalidRequest("up_to_seq is an integer")
+        return cls(prefix, suffix, patterns, up_to_seq)
+
+    def where(self, conn: Connection) -> ColumnElement[bool]:
+        clauses = [
+            entry_lines.c.seq <= self.up_to_seq,
+            kind_clause(conn, entry_lines.c.kind, self.patterns),
+        ]
+        if self.prefix:
+            clauses.append(entry_lines.c.account_id.startswith(self.prefix, autoescape=True))
+        if self.suffix:
+            clauses.append(entry_lines.c.account_id.endswith(self.suffix, autoescape=True))
+        return and_(*clauses)
+
+
+def _stream_lines(engine: Engine, wanted: LineFilter) -> Iterator[HistoryLine]:
     with engine.connect().execution_options(yield_per=LINES_CHUNK_ROWS) as conn:
-        clauses = [entry_lines.c.seq <= up_to_seq, kind_clause(conn, entry_lines.c.kind, patterns)]
-        if prefix:
-            clauses.append(entry_lines.c.account_id.startswith(prefix, autoescape=True))
-        if suffix:
-            clauses.append(entry_lines.c.account_id.endswith(suffix, autoescape=True))
-        for row in conn.execute(select(entry_lines).where(and_(*clauses))):
+        for row in conn.execute(select(entry_lines).where(wanted.where(conn))):
             yield line_from_row(row)
+
+
+def _summed(lines_: Iterator[HistoryLine], per: Period) -> Iterator[LineTotal]:
+    totals: dict[tuple[str, date | None], int] = defaultdict(int)
+    for line in lines_:
+        totals[(line.account_id, per.start(line.effective_at))] += line.amount
+    for (account_id, start), amount in totals.items():
+        if amount != 0:
+            yield LineTotal(account_id, start, amount)
+
+
+def _pg_totals(engine: Engine, wanted: LineFilter, per: Period) -> Iterator[LineTotal]:
+    total = func.sum(entry_lines.c.amount)
+    groups: list[ColumnElement[Any]] = [entry_lines.c.account_id]
+    if per is not Period.ALL:
+        utc = func.timezone("UTC", entry_lines.c.effective_at)
+        groups.append(cast(func.date_trunc(per.value, utc), Date))
+    with engine.connect().execution_options(yield_per=LINES_CHUNK_ROWS) as conn:
+        stmt = select(*groups, total).where(wanted.where(conn)).group_by(*groups).having(total != 0)
+        for row in conn.execute(stmt):
+            start = row[1] if per is not Period.ALL else None
+            yield LineTotal(row[0], start, int(row[-1]))

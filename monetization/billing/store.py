@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, Engine, and_, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from ledger.store.engine import WRITE_TXN
+from ledger import WRITE_TXN
 from monetization.billing.model import Subscription, Transition, mrr_of
 from monetization.billing.plans import PlanCatalog
 from monetization.billing.states import Status

@@ -25,7 +25,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from ledger.store.types import UTCDateTime
+from ledger import UTCDateTime
 
 metadata = MetaData()
 

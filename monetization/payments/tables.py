@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, Index, MetaData, String, Table
 
-from ledger.store.types import UTCDateTime
+from ledger import UTCDateTime
 
 metadata = MetaData()
 

@@ -25,7 +25,7 @@ import stripe
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from ledger.store.engine import WRITE_TXN
+from ledger import WRITE_TXN
 from monetization.payments.errors import WebhookSignatureInvalid
 from monetization.payments.tables import payments_webhook_events
 

@@ -49,7 +49,7 @@ class Rewards:
         self.earnings = Earnings(book, accounts, self.settings, clock)
         self.redemptions = Redemptions(book, accounts, self.settings, clock, minter)
         self.leaderboards = Leaderboards(
-            book.engine, clock, read_catch_up_max=self.settings.read_catch_up_max
+            book, clock, read_catch_up_max=self.settings.read_catch_up_max
         )
         self.social = Social(book.engine, clock)
 

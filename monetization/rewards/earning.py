@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, select
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 
 from ledger import (
     AZR,
+    WRITE_TXN,
     Direction,
     Entry,
     EntryType,
@@ -31,11 +32,8 @@ from ledger import (
     Posting,
     format_amount,
 )
-from ledger.journal import load_entries_where
 from ledger.model import validate_idempotency_key
 from ledger.money import check_units
-from ledger.store.engine import WRITE_TXN
-from ledger.store.tables import entries
 from monetization.ids import check_user_id
 from monetization.rewards.accounts import AccountOpener
 from monetization.rewards.config import RewardsConfig
@@ -175,11 +173,22 @@ class Earnings:
         validate_idempotency_key(event_id)
         check_user_id(user_id)
         kind = earned_kind(event_type)
-        event_metadata = dict(metadata or {})
-        previous = self._by_key(principal, event_id)
-        if previous is not None:
-            return self._replay(previous, user_id, kind, event_metadata)
-        rule = self.rule(event_type)
+        # What makes this event this event: the ledger replays a repeat with the same
+        # identity (whatever the rule or the instant is by then) and refuses another one
+        # under the same event id. The amount, the rule and effective_at are not part of it.
+        identity = {
+            "event_id": event_id,
+            "event_type": event_type,
+            "user_id": user_id,
+            "metadata": dict(metadata or {}),
+        }
+        try:
+            rule = self.rule(event_type)
+        except UnknownEventType:
+            earned = self._earned_before(principal, event_id, kind, identity)
+            if earned is None:
+                raise
+            return earned
         self.accounts.platform()
         account = self.accounts.user(user_id)
         # The instant is fixed here, so the cap's day and the entry's day are the same day.
@@ -196,10 +205,11 @@ class Earnings:
                 "event_type": event_type,
                 "user_id": user_id,
                 "rule": {"amount": str(rule.amount), "daily_cap": _opt_str(rule.daily_cap)},
-                "metadata": event_metadata,
+                "metadata": identity["metadata"],
             },
             effective_at=now,
             limits=limits,
+            identity=identity,
         )
         try:
             posted = self.book.post_entry(request, principal=principal, idempotency_key=event_id)
@@ -209,35 +219,26 @@ class Earnings:
                 f"user {user_id!r} reached today's cap of {cap} AZR for {event_type!r} "
                 f"(UTC day {now.date().isoformat()}); this event earns nothing"
             ) from None
-        except IdempotencyConflict:
-            # A concurrent request with this event id won the race (its effective_at differs).
-            previous = self._by_key(principal, event_id)
-            if previous is None:
-                raise
-            return self._replay(previous, user_id, kind, event_metadata)
-        return Earning(posted.entry, user_id, event_type, rule.amount, posted.replayed)
+        return _earning(posted, user_id, event_type)
 
-    def _by_key(self, principal: str, key: str) -> Entry | None:
-        with self.engine.connect() as conn:
-            found = load_entries_where(
-                conn, and_(entries.c.idempotency_key == key, entries.c.principal == principal)
-            )
-        return found[0] if found else None
-
-    @staticmethod
-    def _replay(entry: Entry, user_id: str, kind: str, metadata: dict[str, Any]) -> Earning:
-        same = (
-            entry.kind == kind
-            and entry.metadata.get("user_id") == user_id
-            and entry.metadata.get("metadata") == metadata
-        )
+    def _earned_before(
+        self, principal: str, event_id: str, kind: str, identity: Mapping[str, Any]
+    ) -> Earning | None:
+        """The earning of this event recorded before its rule was switched off, if any:
+        the entry under ``event_id`` whose fingerprint is this identity's (the ledger's
+        own comparison); None when the event id is unused."""
+        found = self.book.entry_by_key(principal, event_id)
+        if found is None:
+            return None
+        try:
+            same = found.fingerprint == NewEntry(kind, (), identity=identity).fingerprint()
+        except (TypeError, ValueError):  # not JSON: no entry was recorded with it
+            same = False
         if not same:
             raise IdempotencyConflict(
-                f"event id {entry.idempotency_key!r} was used for another event (entry {entry.id})"
+                f"event id {event_id!r} was used for another event (entry {found.id})"
             )
-        amount = sum(p.amount for p in entry.postings)
-        event_type = str(entry.metadata.get("event_type", ""))
-        return Earning(entry, user_id, event_type, amount, replayed=True)
+        return _earning(Posted(found, replayed=True), identity["user_id"], identity["event_type"])
 
     # --- spending, gifts, corrections --------------------------------------------------
 
@@ -343,11 +344,7 @@ class Earnings:
             lines = self.book.history(user_account(user_id), before_seq=before_seq, limit=limit)
         except NotFound:
             return []
-        with self.engine.connect() as conn:
-            by_id = {
-                e.id: e
-                for e in load_entries_where(conn, entries.c.id.in_({ln.entry_id for ln in lines}))
-            }
+        by_id = self.book.entries_by_ids({ln.entry_id for ln in lines})
         return [
             HistoryItem(
                 ln.entry_id,
@@ -360,6 +357,12 @@ class Earnings:
             )
             for ln in lines
         ]
+
+
+def _earning(posted: Posted, user_id: str, event_type: str) -> Earning:
+    """A replay answers with the amount the original earned, not today's rule."""
+    amount = sum(p.amount for p in posted.entry.postings)
+    return Earning(posted.entry, user_id, event_type, amount, posted.replayed)
 
 
 def _rule(row: Any) -> EarningRule:

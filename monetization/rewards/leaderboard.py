@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, and_, func, literal, select, union
 
+from ledger import Ledger
 from ledger.errors import InvalidRequest
 from monetization.ids import check_user_id
 from monetization.rewards.model import (
@@ -76,10 +77,10 @@ def friends_of(user_id: str) -> Select[Any]:
 
 
 class Leaderboards:
-    def __init__(self, engine: Engine, clock: Clock, *, read_catch_up_max: int = 50_000) -> None:
-        self.engine = engine
+    def __init__(self, book: Ledger, clock: Clock, *, read_catch_up_max: int = 50_000) -> None:
+        self.engine: Engine = book.engine  # the leaderboard's own tables
         self.clock = clock
-        self.projector = Projector(engine)
+        self.projector = Projector(book)
         self.read_catch_up_max = read_catch_up_max
 
     def board(

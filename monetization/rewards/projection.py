@@ -6,27 +6,31 @@ as earned (``reward.earned.*``, minus ``reward.adjusted.earned`` corrections) wi
 ``leaderboard_scores`` holds (period, period_start, user_id) -> score for every window any
 earning fell in; ``leaderboard_buckets`` the ranked users per score bucket (``scores.py``).
 
-The :class:`Projector` catches up from ``entries`` by ``seq`` with a stored checkpoint,
-under a row lock on that checkpoint, so any number of processes may run it (on reads, and
-from ``azora rewards rebuild-leaderboards``); scores and bucket counts move in the same
-transaction. :func:`expected_scores` recomputes every score from ``entry_lines`` (an
-independent path), and :func:`~.scores.expected_buckets` the buckets from those, so that
-``azora rewards check-leaderboards`` can prove the projection equal to the ledger.
+The :class:`Projector` reads the journal only through the ledger's public read API. It
+catches up from ``Ledger.events`` by ``seq`` with a stored checkpoint: a page of events up
+to a ``Ledger.head_seq()`` is read first (every event up to a head is committed and never
+changes), then applied under a row lock on the checkpoint, skipping what another process
+projected meanwhile, so any number of processes may run it (on reads, and from ``azora
+rewards rebuild-leaderboards``); scores, bucket counts and the checkpoint move in one
+transaction, the checkpoint only to a head, with no gap. :meth:`Projector.rebuild` starts
+over from ``Ledger.line_totals``; :func:`expected_scores` recomputes every score from
+``Ledger.lines`` (an independent path), and :func:`~.scores.expected_buckets` the buckets
+from those, so that ``azora rewards check-leaderboards`` can prove the projection equal to
+the ledger.
 """
 
 from __future__ import annotations
 
-import json
-from collections import defaultdict
+import threading
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import (
     Connection,
-    Engine,
     bindparam,
     delete,
-    or_,
     select,
     text,
     tuple_,
@@ -35,9 +39,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from ledger.store.engine import WRITE_TXN
-from ledger.store.tables import entries, entry_lines, journal_head
+from ledger import WRITE_TXN, EntryType, Ledger, Period, Posting
 from monetization.rewards.model import (
+    ALL_TIME_START,
     AZR_CODE,
     KIND_ADJUSTED_EARNED,
     KIND_EARNED_PREFIX,
@@ -58,120 +62,107 @@ from monetization.rewards.tables import (
     leaderboard_scores,
 )
 
-CATCH_UP_PAGE = 10_000
+CATCH_UP_PAGE = 10_000  # journal positions per transaction: at most the ledger's event page
 UPSERT_CHUNK = 1_000
 STREAM_ROWS = 20_000
-
-
-def _earned_filter(kind: Any) -> Any:
-    return or_(kind.like(KIND_EARNED_PREFIX + "%"), kind == KIND_ADJUSTED_EARNED)
+# The kinds of the lines that make up a score (model.counts_as_earned), as ledger patterns.
+EARNED_KINDS = (KIND_EARNED_PREFIX + "*", KIND_ADJUSTED_EARNED)
+USER_ACCOUNTS = ("user:", ":azr")  # user_account(id): prefix and suffix
 
 
 class Projector:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, book: Ledger) -> None:
+        self.book = book
+        self.engine = book.engine
+        # One thread of a process catches up at a time; the others wait, then find it done.
+        self._catching_up = threading.Lock()
 
     def lag(self) -> int:
         """Journal entries not yet projected (cheap: two one-row reads, no lock)."""
+        head = self.book.head_seq()
         with self.engine.connect() as conn:
-            head = conn.execute(select(journal_head.c.seq).where(journal_head.c.id == 1)).scalar()
-            done = conn.execute(
-                select(leaderboard_checkpoint.c.seq).where(leaderboard_checkpoint.c.id == 1)
-            ).scalar()
-        return max(int(head or 0) - int(done or 0), 0)
+            done = _checkpoint(conn)
+        return max(head - done, 0)
 
     def catch_up(self, max_entries: int | None = None) -> int:
         """Project entries past the checkpoint (up to ``max_entries``); returns how many."""
         total = 0
-        while max_entries is None or total < max_entries:
+        more = True
+        while more and (max_entries is None or total < max_entries):
             page = CATCH_UP_PAGE if max_entries is None else min(CATCH_UP_PAGE, max_entries - total)
-            done = self._catch_up_page(page)
+            with self._catching_up:
+                done, more = self._catch_up_page(page)
             total += done
-            if done < page:
-                break
         return total
 
-    def _catch_up_page(self, page: int) -> int:
+    def _catch_up_page(self, page: int) -> tuple[int, bool]:
+        """Project up to ``page`` journal positions; returns how many, and whether the head
+        was further than this page reached."""
+        with self.engine.connect() as conn:
+            read_from = _checkpoint(conn)
+        head = self.book.head_seq()
+        target = min(head, read_from + page)
+        if target <= read_from:
+            return 0, False
+        events = self.book.events(
+            read_from, page, EARNED_KINDS, types={EntryType.POSTED}, up_to_seq=target
+        )
         with self.engine.connect().execution_options(**WRITE_TXN) as conn, conn.begin():
-            checkpoint = int(
-                conn.execute(
-                    select(leaderboard_checkpoint.c.seq)
-                    .where(leaderboard_checkpoint.c.id == 1)
-                    .with_for_update()
-                ).scalar_one()
-            )
-            # Entries up to the head are committed with it (the writer moves both at once).
-            head = int(
-                conn.execute(select(journal_head.c.seq).where(journal_head.c.id == 1)).scalar_one()
-            )
-            target = min(head, checkpoint + page)
-            if target <= checkpoint:
-                return 0
-            rows = conn.execute(
-                select(entries.c.postings, entries.c.effective_at).where(
-                    entries.c.seq > checkpoint,
-                    entries.c.seq <= target,
-                    entries.c.type == "posted",
-                    _earned_filter(entries.c.kind),
-                )
-            )
+            checkpoint = _checkpoint(conn, lock=True)
+            if not read_from <= checkpoint < target:
+                return 0, checkpoint < head  # projected meanwhile (or rebuilt): read again
             deltas: dict[Key, int] = defaultdict(int)
-            for row in rows:
-                for user, amount in _user_deltas(json.loads(row.postings)):
-                    for period, start in windows_of(row.effective_at):
+            for event in events:
+                if event.seq <= checkpoint:
+                    continue  # another process projected it after our read
+                for user, amount in _user_deltas(event.postings):
+                    for period, start in windows_of(event.effective_at):
                         deltas[(period, start, user)] += amount
             apply_deltas(conn, deltas)
-            conn.execute(
-                update(leaderboard_checkpoint)
-                .where(leaderboard_checkpoint.c.id == 1)
-                .values(seq=target)
-            )
-            return target - checkpoint
+            _move_checkpoint(conn, target)
+            return target - checkpoint, target < head
 
     def rebuild(self) -> int:
         """Replace the projection with one computed from the journal; returns its rows."""
-        options: dict[str, Any] = dict(WRITE_TXN)
-        if self.engine.dialect.name == "postgresql":
-            options["isolation_level"] = "REPEATABLE READ"  # one snapshot: head and lines agree
-        with self.engine.connect().execution_options(**options) as conn, conn.begin():
-            conn.execute(
-                select(leaderboard_checkpoint.c.seq)
-                .where(leaderboard_checkpoint.c.id == 1)
-                .with_for_update()
-            )
-            head = int(
-                conn.execute(select(journal_head.c.seq).where(journal_head.c.id == 1)).scalar_one()
-            )
+        with self.engine.connect().execution_options(**WRITE_TXN) as conn, conn.begin():
+            _checkpoint(conn, lock=True)
+            head = self.book.head_seq()  # the totals up to it are committed and final
             conn.execute(delete(leaderboard_scores))
             conn.execute(delete(leaderboard_buckets))
-            if conn.dialect.name == "postgresql":
-                count = _pg_rebuild(conn, head)
+            scores = self._totals(head)
+            if _on_pg(conn):  # COPY, then the bucket counts set-based from the scores
+                count = _copy_scores(conn, scores)
+                conn.execute(text(_PG_REBUILD_BUCKETS.format(bucket=pg_bucket_sql("score"))))
             else:
-                scores = expected_scores(conn, head)
-                _insert_scores(conn, scores)
-                _move_buckets(conn, dict(expected_buckets(scores)))
-                count = len(scores)
-            conn.execute(
-                update(leaderboard_checkpoint)
-                .where(leaderboard_checkpoint.c.id == 1)
-                .values(seq=head)
-            )
+                count = _insert_scores(conn, scores)
+            _move_checkpoint(conn, head)
         return count
 
+    def _totals(self, up_to_seq: int) -> Iterator[tuple[Key, int]]:
+        """Every non-zero score up to ``up_to_seq``, from the ledger's per-period sums."""
+        prefix, suffix = USER_ACCOUNTS
+        for window in Window:
+            for total in self.book.line_totals(
+                account_prefix=prefix,
+                account_suffix=suffix,
+                kinds=EARNED_KINDS,
+                up_to_seq=up_to_seq,
+                per=Period(window.value),
+            ):
+                user = user_of_account(total.account_id)
+                if user is not None:
+                    start = total.period_start or ALL_TIME_START
+                    yield (window.value, start.isoformat(), user), total.amount
+
     def check(self) -> list[str]:
-        """Differences between the projection and a recomputation from ``entry_lines``
-        (empty when equal). Catches up first, then compares at the checkpoint."""
+        """Differences between the projection and a recomputation from the ledger's history
+        lines (empty when equal). Catches up first, then compares at the checkpoint."""
         self.catch_up()
         options: dict[str, Any] = {}
         if self.engine.dialect.name == "postgresql":
-            options["isolation_level"] = "REPEATABLE READ"
+            options["isolation_level"] = "REPEATABLE READ"  # the checkpoint and its scores
         with self.engine.connect().execution_options(**options) as conn, conn.begin():
-            checkpoint = int(
-                conn.execute(
-                    select(leaderboard_checkpoint.c.seq).where(leaderboard_checkpoint.c.id == 1)
-                ).scalar_one()
-            )
-            want = expected_scores(conn, checkpoint)
+            checkpoint = _checkpoint(conn)
             have = {
                 (r.period, r.period_start, r.user_id): r.score
                 for r in conn.execute(select(leaderboard_scores)).yield_per(STREAM_ROWS)
@@ -182,32 +173,49 @@ class Projector:
                 for r in conn.execute(select(leaderboard_buckets))
                 if r.users != 0
             }
-        problems = []
-        for key in sorted(set(want) | set(have)):
-            if want.get(key, 0) != have.get(key, 0):
-                problems.append(
-                    f"{key[0]} {key[1]} user {key[2]}: projection {have.get(key, 0)}, "
-                    f"ledger {want.get(key, 0)}"
-                )
-        want_buckets = expected_buckets(want)
-        for bkey in sorted(set(want_buckets) | set(have_buckets)):
-            if want_buckets.get(bkey, 0) != have_buckets.get(bkey, 0):
-                problems.append(
-                    f"{bkey[0]} {bkey[1]} bucket {bkey[2]}: projection "
-                    f"{have_buckets.get(bkey, 0)} users, ledger {want_buckets.get(bkey, 0)}"
-                )
-        return problems
+        want = expected_scores(self.book, checkpoint)
+        return _differences(want, have, have_buckets)
 
 
-def _user_deltas(postings: Iterable[dict[str, str]]) -> Iterator[tuple[str, int]]:
+def _differences(
+    want: dict[Key, int], have: dict[Key, int], have_buckets: dict[BucketKey, int]
+) -> list[str]:
+    problems = []
+    for key in sorted(set(want) | set(have)):
+        if want.get(key, 0) != have.get(key, 0):
+            problems.append(
+                f"{key[0]} {key[1]} user {key[2]}: projection {have.get(key, 0)}, "
+                f"ledger {want.get(key, 0)}"
+            )
+    want_buckets = expected_buckets(want)
+    for bkey in sorted(set(want_buckets) | set(have_buckets)):
+        if want_buckets.get(bkey, 0) != have_buckets.get(bkey, 0):
+            problems.append(
+                f"{bkey[0]} {bkey[1]} bucket {bkey[2]}: projection "
+                f"{have_buckets.get(bkey, 0)} users, ledger {want_buckets.get(bkey, 0)}"
+            )
+    return problems
+
+
+def _user_deltas(postings: Iterable[Posting]) -> Iterator[tuple[str, int]]:
     for p in postings:
-        if p["asset"] != AZR_CODE:
+        if p.asset != AZR_CODE:
             continue
-        amount = int(p["amount"])
-        if (user := user_of_account(p["destination"])) is not None:
-            yield user, amount
-        if (user := user_of_account(p["source"])) is not None:
-            yield user, -amount
+        if (user := user_of_account(p.destination)) is not None:
+            yield user, p.amount
+        if (user := user_of_account(p.source)) is not None:
+            yield user, -p.amount
+
+
+def _checkpoint(conn: Connection, *, lock: bool = False) -> int:
+    stmt = select(leaderboard_checkpoint.c.seq).where(leaderboard_checkpoint.c.id == 1)
+    return int(conn.execute(stmt.with_for_update() if lock else stmt).scalar_one())
+
+
+def _move_checkpoint(conn: Connection, seq: int) -> None:
+    conn.execute(
+        update(leaderboard_checkpoint).where(leaderboard_checkpoint.c.id == 1).values(seq=seq)
+    )
 
 
 def apply_deltas(conn: Connection, deltas: dict[Key, int]) -> None:
@@ -294,51 +302,58 @@ def _upsert(conn: Connection, scores: dict[Key, int]) -> None:
     )
 
 
-def _insert_scores(conn: Connection, scores: dict[Key, int]) -> None:
-    items = list(scores.items())
-    for i in range(0, len(items), UPSERT_CHUNK):
-        conn.execute(
-            leaderboard_scores.insert(),
-            [_row(key, value) for key, value in items[i : i + UPSERT_CHUNK]],
-        )
+def _on_pg(conn: Connection) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
+def _insert_scores(conn: Connection, scores: Iterable[tuple[Key, int]]) -> int:
+    """Insert ``scores`` (new rows) in chunks and their bucket counts; returns how many."""
+    count = 0
+    buckets: Counter[BucketKey] = Counter()
+    items = iter(scores)
+    while chunk := list(islice(items, UPSERT_CHUNK)):
+        conn.execute(leaderboard_scores.insert(), [_row(key, value) for key, value in chunk])
+        buckets.update((p, s, bucket_of(v)) for (p, s, _u), v in chunk if v > 0)
+        count += len(chunk)
+    _move_buckets(conn, dict(buckets))
+    return count
+
+
+def _copy_scores(conn: Connection, scores: Iterable[tuple[Key, int]]) -> int:
+    """COPY ``scores`` into the (emptied) scores table on the transaction's own connection,
+    in one stream: a rebuild writes hundreds of thousands of rows; returns how many."""
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    count = 0
+    columns = "period, period_start, user_id, score"
+    with (
+        raw.cursor() as cursor,
+        cursor.copy(f"COPY leaderboard_scores ({columns}) FROM STDIN") as copy,
+    ):
+        for (period, start, user), score in scores:
+            copy.write_row((period, start, user, str(score)))
+            count += 1
+    return count
 
 
 def _row(key: Key, score: int) -> dict[str, Any]:
     return {"period": key[0], "period_start": key[1], "user_id": key[2], "score": score}
 
 
-def expected_scores(conn: Connection, up_to_seq: int) -> dict[Key, int]:
-    """The reference: every non-zero score, recomputed from ``entry_lines`` in Python."""
-    stmt = select(entry_lines.c.account_id, entry_lines.c.amount, entry_lines.c.effective_at).where(
-        entry_lines.c.account_id.like("user:%:azr"),
-        _earned_filter(entry_lines.c.kind),
-        entry_lines.c.seq <= up_to_seq,
+def expected_scores(book: Ledger, up_to_seq: int) -> dict[Key, int]:
+    """The reference: every non-zero score, recomputed from the history lines in Python."""
+    prefix, suffix = USER_ACCOUNTS
+    lines = book.lines(
+        account_prefix=prefix, account_suffix=suffix, kinds=EARNED_KINDS, up_to_seq=up_to_seq
     )
     scores: dict[Key, int] = defaultdict(int)
-    for row in conn.execute(stmt).yield_per(STREAM_ROWS):
-        user = user_of_account(row.account_id)
+    for line in lines:
+        user = user_of_account(line.account_id)
         if user is None:
             continue
-        for period, start in windows_of(row.effective_at):
-            scores[(period, start, user)] += row.amount
+        for period, start in windows_of(line.effective_at):
+            scores[(period, start, user)] += line.amount
     return {k: v for k, v in scores.items() if v != 0}
-
-
-_PG_REBUILD = """
-INSERT INTO leaderboard_scores (period, period_start, user_id, score)
-SELECT :period, to_char({bucket}, 'YYYY-MM-DD'), substr(account_id, 6, length(account_id) - 9),
-       sum(amount)
-FROM entry_lines
-WHERE account_id LIKE :accounts AND seq <= :head
-  AND (kind LIKE :earned OR kind = :adjusted)
-GROUP BY 2, 3
-HAVING sum(amount) <> 0
-"""
-_PG_BUCKETS = {
-    Window.ALL: "DATE '1970-01-01'",
-    Window.WEEK: "date_trunc('week', effective_at AT TIME ZONE 'UTC')",
-    Window.MONTH: "date_trunc('month', effective_at AT TIME ZONE 'UTC')",
-}
 
 
 _PG_REBUILD_BUCKETS = """
@@ -348,23 +363,3 @@ FROM leaderboard_scores
 WHERE score > 0
 GROUP BY 1, 2, 3
 """
-
-
-def _pg_rebuild(conn: Connection, head: int) -> int:
-    """Set-based rebuild on PostgreSQL: three INSERT ... SELECT ... GROUP BY for the scores,
-    one for the buckets."""
-    count = 0
-    for window, bucket in _PG_BUCKETS.items():
-        result = conn.execute(
-            text(_PG_REBUILD.format(bucket=bucket)),
-            {
-                "period": window.value,
-                "head": head,
-                "accounts": "user:%:azr",
-                "earned": KIND_EARNED_PREFIX + "%",
-                "adjusted": KIND_ADJUSTED_EARNED,
-            },
-        )
-        count += result.rowcount
-    conn.execute(text(_PG_REBUILD_BUCKETS.format(bucket=pg_bucket_sql("score"))))
-    return count

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, or_, select
 
-from ledger.store.engine import WRITE_TXN
+from ledger import WRITE_TXN
 from monetization.rewards.errors import OutOfStock, RedemptionNotFound
 from monetization.rewards.model import (
     CatalogItem,

@@ -12,8 +12,8 @@ from datetime import datetime
 from sqlalchemy import Engine, and_, select
 from sqlalchemy.exc import IntegrityError
 
+from ledger import WRITE_TXN
 from ledger.errors import InvalidRequest
-from ledger.store.engine import WRITE_TXN
 from monetization.ids import check_user_id
 from monetization.rewards.model import check_class_id
 from monetization.rewards.tables import class_members, friend_requests

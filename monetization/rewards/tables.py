@@ -28,7 +28,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from ledger.store.types import Amount, UTCDateTime
+from ledger import Amount, UTCDateTime
 from monetization.rewards.states import intent_check_sql, status_check_sql
 
 metadata = MetaData()

@@ -7,7 +7,7 @@ and the kind filters must agree with the pure :func:`ledger.checks.kind_matches`
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -23,6 +23,7 @@ from ledger import (
     InvalidText,
     Ledger,
     NewEntry,
+    Period,
     Posting,
 )
 from ledger.checks import kind_matches
@@ -184,6 +185,70 @@ def test_lines_stream_the_reference_of_a_projection(book: Ledger, engine: Engine
                 want[(account, e.seq)] = d_balance
     assert got == want
     assert got  # the journal has such lines
+
+
+@pytest.mark.parametrize("per", list(Period))
+def test_line_totals_sum_the_lines_per_utc_period(book: Ledger, per: Period) -> None:
+    _journal(book)
+    # Instants at the edges of UTC weeks and months, one given in another zone.
+    minus_two = timezone(timedelta(hours=-2))
+    for i, at in enumerate(
+        (
+            datetime(2029, 12, 30, 23, 59, 59, 999_999, tzinfo=UTC),  # a Sunday, December
+            datetime(2029, 12, 31, tzinfo=UTC),  # Monday: another week, same month
+            datetime(2030, 1, 1, tzinfo=UTC),  # the same week, another month
+            datetime(2030, 3, 31, 23, 30, tzinfo=minus_two),  # 1 April 01:30 UTC
+            datetime(2030, 4, 1, 1, 0, tzinfo=UTC),
+        )
+    ):
+        move(
+            book,
+            "world:azr",
+            "user:1:azr",
+            100 + i,
+            asset="AZR",
+            kind="reward.earned.x",
+            effective_at=at,
+        )
+    move(
+        book,
+        "user:1:azr",
+        "world:azr",
+        104,
+        asset="AZR",
+        kind="reward.adjusted.earned",
+        effective_at=datetime(2030, 4, 1, 2, 0, tzinfo=UTC),
+    )  # April: 103 + 104 - 104
+    head = book.head_seq()
+    kinds = ["reward.earned.*", "reward.adjusted.earned"]
+    for up_to in (head, head - 4):
+        want: dict[tuple[str, object], int] = defaultdict(int)
+        for line in book.lines(
+            account_prefix="user:", account_suffix=":azr", kinds=kinds, up_to_seq=up_to
+        ):
+            want[(line.account_id, per.start(line.effective_at))] += line.amount
+        got = [
+            (t.account_id, t.period_start, t.amount)
+            for t in book.line_totals(
+                account_prefix="user:",
+                account_suffix=":azr",
+                kinds=kinds,
+                up_to_seq=up_to,
+                per=per,
+            )
+        ]
+        assert len(got) == len({(a, s) for a, s, _ in got})
+        assert {(a, s): v for a, s, v in got} == {k: v for k, v in want.items() if v != 0}
+    if per is Period.MONTH:
+        april = {
+            t.period_start: t.amount
+            for t in book.line_totals(
+                account_prefix="user:1:azr", kinds=kinds, up_to_seq=head, per=per
+            )
+        }
+        assert april[date(2030, 4, 1)] == 103
+    with pytest.raises(InvalidRequest):
+        book.line_totals(account_prefix="user:%", kinds=kinds, up_to_seq=head, per=per)
 
 
 def test_lines_refuse_what_is_not_part_of_an_account_id(book: Ledger) -> None:

@@ -48,6 +48,57 @@ def test_a_replayed_event_answers_the_original(rewards: Rewards, engine: Engine)
     assert other.entry.id != first.entry.id
 
 
+def test_a_replay_after_the_rule_or_the_day_changed_answers_the_original(
+    rewards: Rewards, engine: Engine, clock: FakeClock
+) -> None:
+    """effective_at and the rule are stamped when the event is earned, not part of what
+    the event is: the ledger's identity replays it, whatever they are by then."""
+    rewards.earnings.put_rule(EarningRule("video.watched", 2 * AZR, 2 * AZR))
+    first = rewards.earnings.earn("vid-1", "u1", "video.watched", {"video": "v-1"})
+    size = journal_size(engine)
+    rewards.earnings.put_rule(EarningRule("video.watched", 7 * AZR, None))
+    clock.advance(days=1, hours=3)  # another instant, another UTC day
+    again = rewards.earnings.earn("vid-1", "u1", "video.watched", {"video": "v-1"})
+    assert again.replayed and again.entry == first.entry
+    assert again.amount == 2 * AZR  # what it earned, not today's rule
+    assert again.entry.metadata["rule"] == {"amount": str(2 * AZR), "daily_cap": str(2 * AZR)}
+    rewards.earnings.put_rule(EarningRule("video.watched", 7 * AZR, None, active=False))
+    off = rewards.earnings.earn("vid-1", "u1", "video.watched", {"video": "v-1"})
+    assert off.replayed and off.entry == first.entry and off.amount == 2 * AZR
+    with pytest.raises(IdempotencyConflict):  # the same id, another event
+        rewards.earnings.earn("vid-1", "u1", "video.watched", {"video": "v-2"})
+    with pytest.raises(IdempotencyConflict):
+        rewards.earnings.earn("vid-1", "u1", "lesson.completed", {"video": "v-1"})
+    with pytest.raises(UnknownEventType):  # an unused id under a rule switched off
+        rewards.earnings.earn("vid-2", "u1", "video.watched", {"video": "v-1"})
+    assert journal_size(engine) == size
+    assert rewards.earnings.balance("u1")[0] == 2 * AZR
+
+
+def test_a_replay_past_the_cap_answers_the_original(rewards: Rewards) -> None:
+    earnings = [rewards.earnings.earn(f"l-{i}", "u1", "lesson.completed") for i in range(10)]
+    with pytest.raises(CapReached):
+        rewards.earnings.earn("l-10", "u1", "lesson.completed")
+    again = rewards.earnings.earn("l-3", "u1", "lesson.completed")
+    assert again.replayed and again.entry == earnings[3].entry
+
+
+def test_concurrent_copies_of_one_event_earn_once(rewards: Rewards, engine: Engine) -> None:
+    rewards.earnings.earn("warm-up", "u1", "quiz.passed")
+    size = journal_size(engine)
+
+    def earn(_: int) -> tuple[str, bool]:
+        earning = rewards.earnings.earn("same-1", "u1", "lesson.completed", {"n": 1})
+        return earning.entry.id, earning.replayed
+
+    with ThreadPoolExecutor(12) as pool:
+        results = list(pool.map(earn, range(24)))
+    assert len({entry_id for entry_id, _ in results}) == 1
+    assert sum(not replayed for _, replayed in results) == 1
+    assert journal_size(engine)[0] == size[0] + 1
+    assert rewards.earnings.balance("u1")[0] == (10 + 5) * AZR
+
+
 def test_the_daily_cap_holds_and_resets_at_utc_midnight(
     rewards: Rewards, engine: Engine, clock: FakeClock
 ) -> None:

@@ -6,12 +6,14 @@ from __future__ import annotations
 import contextlib
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, delete, select, text, update
 
+from ledger import Entry
 from monetization.rewards import Rewards, Window
 from monetization.rewards import scores as lb
 from monetization.rewards.errors import CapReached
@@ -21,6 +23,7 @@ from monetization.rewards.model import (
     user_account,
     window_start,
 )
+from monetization.rewards.projection import Projector
 from monetization.rewards.tables import leaderboard_buckets, leaderboard_scores
 from tests.integration.rewards.conftest import AZR, FakeClock
 
@@ -173,6 +176,38 @@ def test_rebuild_and_check(rewards: Rewards, engine: Engine, clock: FakeClock) -
     rewards.earnings.earn("after-rebuild", "u0", "course.completed")
     top = rewards.leaderboards.board("global", "all", limit=1).entries[0]
     assert (top.user_id, top.score) == ("u0", 110 * AZR)
+
+
+@pytest.mark.parametrize("other_projects", [2, None, "rebuild"])
+def test_a_catch_up_skips_what_another_projected_after_its_read(
+    rewards: Rewards, monkeypatch: pytest.MonkeyPatch, other_projects: int | str | None
+) -> None:
+    """Events are read before the checkpoint is locked: what another process projected in
+    between (part of the page, all of it, or a rebuild) is applied once, not twice."""
+    for i, user in enumerate(USERS[:4]):
+        rewards.earnings.earn(f"e-{i}", user, "quiz.passed")
+        rewards.earnings.earn(f"f-{i}", user, "lesson.completed")
+    other = Projector(rewards.book)
+    book_events = rewards.book.events
+    raced: list[int] = []
+
+    def events_then_the_other_projects(*args: Any, **kwargs: Any) -> list[Entry]:
+        page = book_events(*args, **kwargs)
+        if not raced:
+            raced.append(1)
+            if other_projects == "rebuild":
+                other.rebuild()
+            else:
+                other.catch_up(other_projects if isinstance(other_projects, int) else None)
+        return page
+
+    monkeypatch.setattr(rewards.book, "events", events_then_the_other_projects)
+    rewards.projector.catch_up()
+    assert raced and rewards.projector.lag() == 0
+    monkeypatch.undo()
+    assert rewards.projector.check() == []
+    top = rewards.leaderboards.board("global", "all", limit=1).entries[0]
+    assert top.score == 15 * AZR
 
 
 def test_ties_are_broken_by_user_id(rewards: Rewards) -> None:
