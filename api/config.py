@@ -27,6 +27,8 @@ class ApiConfig:
     anchor_interval_s: float = 60.0
     # Course material uploads (multipart, streamed): their own body limit.
     upload_max_bytes: int = 256 * MIB
+    # The chain's JSON-RPC URL as the pages under /app reach it (their CSP allows it).
+    public_rpc_url: str = "http://127.0.0.1:8545"
 
     def __post_init__(self) -> None:
         assert self.jwt_secret, "the HTTP layer needs a JWT secret"

@@ -249,6 +249,7 @@ class Container:
             key_cache_ttl_s=s.key_cache_ttl_s,
             anchor_interval_s=s.anchor_interval_s,
             upload_max_bytes=s.material_max_bytes,
+            public_rpc_url=s.public_rpc_url or s.chain_rpc_url,
         )
 
     def api_context(self) -> ApiContext:

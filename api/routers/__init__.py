@@ -18,6 +18,7 @@ from api.routers import (
     materials,
     ops,
     orgs,
+    pages,
     payments,
     proofs,
     purchases,
@@ -56,4 +57,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     licenses.public,
     licenses.router,
     tickets.router,
+    # the pages under /app and the problem catalogue (DESIGN §16)
+    pages.router,
 )
