@@ -131,6 +131,7 @@ _PROBLEM_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title} · Azora Ledger</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/app/assets/style.css"></head>
 <body><header class="top"><a class="brand" href="/app/">Azora Ledger</a>
 <nav aria-label="Pages"><a href="/problems/">Problem types</a></nav></header>

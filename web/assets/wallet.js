@@ -42,8 +42,11 @@ async function loadBalances() {
   await guarded($("#balances-problem"), async () => {
     const azrId = `user:${state.user}:azr`;
     const usdId = `user:${state.user}:usd`;
-    const [azr, usd] = await Promise.all([account(azrId), account(usdId)]);
+    const [azr, usd, wallet] = await Promise.all([account(azrId), account(usdId), api(`/v1/users/${state.user}/rewards`)]);
     $("#balances").replaceChildren(balanceCard("AZR", azrId, "AZR", azr), balanceCard("USD", usdId, "USD", usd));
+    const unlocks = wallet.entitlements.map((e) => el("li", {}, `${e.item_id} (${e.type.replace("_", " ")})`,
+      e.until ? ` until ${when(e.until)}` : " for good"));
+    $("#entitlements").replaceChildren(unlocks.length ? el("ul", {}, unlocks) : el("p", { class: "hint" }, "None."));
   });
 }
 
@@ -57,9 +60,8 @@ async function loadCatalog() {
       el("td", {}, item.name), el("td", {}, item.type.replace("_", " ")),
       el("td", { class: "num" }, `${trimAmount(item.price)} AZR`),
       el("td", { class: "num" }, item.stock === null ? "—" : String(item.stock)),
-      el("td", {}, item.type === "merchandise"
-        ? el("span", { class: "hint" }, "Needs a shipping address: ask support")
-        : el("button", { type: "button", onclick: () => redeem(item) }, `Redeem ${item.name}`))));
+      el("td", {}, el("button", { type: "button", onclick: () => (item.type === "merchandise" ? askAddress(item) : redeem(item)) },
+        `Redeem ${item.name}`))));
     $("#catalog").replaceChildren(items.length
       ? table(["Item", "Type", { label: "Price", num: true }, { label: "Stock", num: true }, "Action"], rows)
       : el("p", { class: "hint" }, "Nothing to redeem yet."));
@@ -68,6 +70,22 @@ async function loadCatalog() {
     $("#withdraw-form").hidden = withdrawals.length === 0;
   });
 }
+
+function askAddress(item) {
+  state.shipping = item;
+  $("#ship-item").textContent = item.name;
+  $("#ship-form").hidden = false;
+  $("#ship-name").focus();
+}
+
+$("#ship-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.target;
+  if (!form.reportValidity() || !state.shipping) return;
+  const address = Object.fromEntries(new FormData(form).entries());
+  await redeem(state.shipping, { shipping_address: address });
+  if (!$("#redeem-problem").hasChildNodes()) { form.reset(); form.hidden = true; }
+});
 
 async function redeem(item, extra = {}, boxes = ["#redeem-notice", "#redeem-problem"]) {
   const [noticeBox, problemBox] = boxes.map((s) => $(s));
