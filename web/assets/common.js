@@ -11,7 +11,7 @@ export function el(tag, attrs = {}, ...children) {
     if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
     else node.setAttribute(name, value === true ? "" : String(value));
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
@@ -226,4 +226,16 @@ function devTokenForm(render, problem) {
     el("summary", {}, "Development only: get a user token with the admin key"),
     el("p", { class: "hint" }, "The admin key is sent once to this service and not kept. In production, users get their token from the platform."),
     form);
+}
+
+// The local payment provider's test methods (DESIGN §10), named like Stripe's.
+export const TEST_PAYMENT_METHODS = [
+  ["pm_card_visa", "Test card: succeeds"],
+  ["pm_card_chargeDeclined", "Test card: declined"],
+  ["pm_card_unavailable", "Test card: provider unavailable"],
+];
+
+export function paymentSelect(id) {
+  return el("label", { for: id }, "Payment method",
+    el("select", { id, name: "payment_method" }, TEST_PAYMENT_METHODS.map(([value, label]) => el("option", { value }, label))));
 }
