@@ -10,8 +10,10 @@ function base64Bytes(text) {
 
 /** `<name>+<hex key id>+<base64(0x01 ‖ key)>` → {name, keyId, publicKey}; throws if malformed. */
 export function parseVerifierKey(text) {
-  const parts = String(text).trim().split("+");
-  if (parts.length !== 3 || !/^[0-9a-f]{8}$/.test(parts[1])) throw new Error("the verifier key is not <name>+<key id>+<key>");
+  // The name holds no "+", the base64 key may: split at the first two only.
+  const found = /^([^+\s]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/]+=*)$/.exec(String(text).trim());
+  if (!found) throw new Error("the verifier key is not <name>+<key id>+<key>");
+  const parts = found.slice(1);
   const raw = base64Bytes(parts[2]);
   if (raw.length !== 33 || raw[0] !== 1) throw new Error("the verifier key is not an Ed25519 key");
   return { name: parts[0], keyId: parts[1], publicKey: raw.slice(1) };
