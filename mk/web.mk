@@ -13,3 +13,19 @@ vendor: node_modules/.installed
 test-pages: deps browser
 	bash tests/support/ensure-postgres.sh
 	$(BIN)/pytest -q tests/e2e/pages $(PYTEST_ARGS)
+
+# Chromium for the browser tests (Debian's package; Playwright downloads no browser). Where
+# it cannot be installed the browser tests fail, naming the command; AZORA_SKIP_BROWSER=1
+# skips them instead.
+.PHONY: browser
+browser:
+	@if [ "$${AZORA_SKIP_BROWSER:-0}" = 1 ]; then echo "AZORA_SKIP_BROWSER=1: no browser tests"; \
+	elif command -v chromium >/dev/null || [ -n "$${AZORA_CHROMIUM:-}" ]; then :; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  echo "installing chromium for the browser tests"; \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+	    || echo "WARNING: chromium could not be installed: the browser tests will fail"; \
+	else echo "WARNING: chromium is missing (apt-get install -y chromium): the browser tests will fail"; fi
+
+# `make test` runs the browser tests too: get the browser first.
+test: browser

@@ -112,8 +112,8 @@ def _seed(site: Site) -> None:
         "limits": {"api_calls_per_month": 1000, "storage_bytes": 10**9, "active_users": 5},
         "payment_method": "pm_card_visa"}, key="acme-license")  # fmt: skip
     site.post("/v1/orgs/acme/usage", {"event_id": "u-1", "metric": "api_calls", "quantity": 640})
-    site.admin.put("/v1/orgs/acme/branding", json={
-        "display_name": "Acme Learning", "primary_color": "#0B5FFF"}).raise_for_status()  # fmt: skip
+    branding = {"display_name": "Acme Learning", "primary_color": "#0B5FFF"}
+    site.admin.put("/v1/orgs/acme/branding", json=branding).raise_for_status()
 
 
 @pytest.fixture(scope="module")
@@ -124,9 +124,7 @@ def node() -> Iterator[LocalNode]:
 
 
 @pytest.fixture(scope="module")
-def site(
-    e2e_db: str, node: LocalNode, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Site]:
+def site(e2e_db: str, node: LocalNode, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     chromium()  # fail (or skip) before starting anything
     live = start_server(
         e2e_db,

@@ -86,7 +86,8 @@ def test_the_leaderboard_highlights_the_users_own_rank(tab: Tab, site: Site) -> 
 def test_a_declined_card_shows_the_problem_and_a_good_one_upgrades(tab: Tab, site: Site) -> None:
     page = tab.open("/app/plans", user="ben")
     page.locator('[data-plan-card="free"][aria-current="true"]').wait_for()
-    assert page.locator('[data-plan="pro"][data-feature="course_certificates"]').inner_text() == "Yes"
+    cell = page.locator('[data-plan="pro"][data-feature="course_certificates"]')
+    assert cell.inner_text() == "Yes"
     page.get_by_label("Payment method").select_option("pm_card_chargeDeclined")
     page.get_by_role("button", name="Upgrade to Pro").click()
     problem = page.locator("#plan-problem")

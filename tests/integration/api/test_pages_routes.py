@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.integration
 
+
 @pytest.fixture(scope="module")
 def client(pg_databases: PgDatabases) -> Iterator[TestClient]:
     """One app for the module: these routes read nothing that a test writes."""
