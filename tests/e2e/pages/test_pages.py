@@ -198,3 +198,49 @@ def test_no_page_has_a_serious_accessibility_violation(tab: Tab, site: Site) -> 
         if serious:
             found[path] = serious
     assert found == {}
+
+
+def test_the_pages_merkle_code_agrees_with_the_ledgers(tab: Tab) -> None:
+    """The browser's walk against the server's reference tree, every (index, size) up to
+    20 leaves: the same root; one byte flipped: another root. (The tree size itself is
+    pinned by the chain's anchorAt, not by the path: RFC 9162 proofs do not fix it.)"""
+    from ledger.merkle import MemoryTree, leaf_hash
+
+    tree = MemoryTree()
+    tree.extend(leaf_hash(f"leaf {i}".encode()) for i in range(20))
+    cases: list[dict[str, Any]] = [
+        {
+            "leaf": f"leaf {i}",
+            "index": i,
+            "size": n,
+            "proof": ["0x" + p.hex() for p in tree.inclusion_proof(i, n)],
+            "root": "0x" + tree.root(n).hex(),
+        }
+        for n in range(1, 21)
+        for i in range(n)
+    ]
+    page = tab.open("/app/audit")
+    results = page.evaluate(
+        """async (cases) => {
+          const { leafHash, walkInclusion } = await import("/app/assets/merkle.js");
+          const { fromHex, toHex } = await import("/app/assets/hex.js");
+          return cases.map((c) => {
+            const path = c.proof.map((h) => fromHex(h, 32));
+            const good = walkInclusion(c.index, c.size, leafHash(c.leaf), path);
+            const flipped = path.map((h) => h.slice());
+            if (flipped.length) flipped[0][31] ^= 1;
+            const bad = walkInclusion(c.index, c.size, leafHash(c.leaf), flipped);
+            const beyond = walkInclusion(c.size, c.size, leafHash(c.leaf), path);
+            return [good.root && toHex(good.root), bad.root && toHex(bad.root),
+                    beyond.root, good.steps.length];
+          });
+        }""",
+        cases,
+    )
+    for case, (good, bad, beyond, steps) in zip(cases, results, strict=True):
+        where = f"leaf {case['index']} of {case['size']}"
+        assert good == case["root"], where
+        assert steps == len(case["proof"]), where
+        if case["proof"]:
+            assert bad != case["root"], where
+        assert beyond is None, where  # an index at the size proves nothing
