@@ -29,6 +29,8 @@ class ApiConfig:
     upload_max_bytes: int = 256 * MIB
     # The chain's JSON-RPC URL as the pages under /app reach it (their CSP allows it).
     public_rpc_url: str = "http://127.0.0.1:8545"
+    # Development: the pages offer to get a user token with the admin key (marked as such).
+    development: bool = True
 
     def __post_init__(self) -> None:
         assert self.jwt_secret, "the HTTP layer needs a JWT secret"

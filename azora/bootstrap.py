@@ -34,7 +34,7 @@ from azora.devsecrets import dev_secret
 from azora.jobs import Job, anchoring_job, maintenance_job
 from azora.logkey import log_signing_key_text
 from azora.production import refuse_insecure_production
-from azora.settings import Settings
+from azora.settings import Environment, Settings
 from chain.anchoring import AnchorSettings
 from chain.checkpoints import Checkpoints
 from chain.proofs import Proofs
@@ -250,6 +250,7 @@ class Container:
             anchor_interval_s=s.anchor_interval_s,
             upload_max_bytes=s.material_max_bytes,
             public_rpc_url=s.public_rpc_url or s.chain_rpc_url,
+            development=s.env is Environment.DEVELOPMENT,
         )
 
     def api_context(self) -> ApiContext:

@@ -91,8 +91,13 @@ def app_root() -> RedirectResponse:
 
 @router.get("/app/config.json")
 def page_config(context: Context) -> JSONResponse:
-    """What the pages need to know that is not in the API: the public RPC URL."""
-    config = {"rpc_url": context.config.public_rpc_url, "problem_base": PROBLEM_BASE}
+    """What the pages need to know that is not in the API: the public RPC URL, and whether
+    to offer the development sign-in (a user token asked for with the admin key)."""
+    config = {
+        "rpc_url": context.config.public_rpc_url,
+        "problem_base": PROBLEM_BASE,
+        "development": context.config.development,
+    }
     return JSONResponse(config, headers=security_headers(context.config.public_rpc_url))
 
 

@@ -1,6 +1,6 @@
 // The auditor page (/app/audit): fetch a proof (or take a pasted one), read the anchored
 // root from the chain over JSON-RPC, verify the path here, and say valid or invalid, and why.
-import { $, api, ApiError, el, guarded, initSession, problemCode, table } from "./common.js";
+import { $, api, ApiError, config, el, guarded, initSession, problemCode, table } from "./common.js";
 import { fromHex, toHex } from "./hex.js";
 import { leafHash, walkInclusion } from "./merkle.js";
 import { anchorAt, anchorCount, chainId, emittedAnchor, RpcError } from "./rpc.js";
@@ -9,13 +9,11 @@ import { parseNote, parseVerifierKey, signatureProblem } from "./checkpoint.js";
 class Invalid extends Error {}
 class Uncheckable extends Error {}
 
-const config = api("/app/config.json", { auth: null }).catch(() => ({ rpc_url: "" }));
-
 initSession(() => {});
 start();
 
 async function start() {
-  $("#audit-rpc").value = (await config).rpc_url || "";
+  $("#audit-rpc").value = (await config()).rpc_url || "";
   loadAnchors();
   const entry = new URLSearchParams(location.search).get("entry");
   if (entry) {

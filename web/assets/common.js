@@ -172,6 +172,14 @@ export function table(headers, rows, attrs = {}) {
  * form that asks the service for a user token with an admin key. `onChange(userId)` runs
  * now and after every sign-in or sign-out.
  */
+let pageConfig = null;
+
+/** The service's /app/config.json (public RPC URL, development or not), fetched once. */
+export function config() {
+  pageConfig ??= api("/app/config.json", { auth: null }).catch(() => ({ rpc_url: "", development: false }));
+  return pageConfig;
+}
+
 export function initSession(onChange) {
   takeTokenFromFragment();
   const box = $("#session");
@@ -183,7 +191,10 @@ export function initSession(onChange) {
       box.append(el("p", {}, "Signed in as user ", el("strong", { "data-user": who }, who), ". ",
         el("button", { type: "button", class: "secondary", onclick: () => { setToken(null); render(); } }, "Sign out")));
     } else {
-      box.append(signInForm(render, problem), devTokenForm(render, problem), problem);
+      const dev = devTokenForm(render, problem);
+      dev.hidden = true;
+      config().then((c) => { dev.hidden = !c.development; });
+      box.append(signInForm(render, problem), dev, problem);
     }
     onChange(who);
   };

@@ -83,6 +83,17 @@ def test_the_leaderboard_highlights_the_users_own_rank(tab: Tab, site: Site) -> 
     page.locator("#board-me").get_by_text("#2").wait_for()
 
 
+def test_in_development_a_token_is_asked_for_with_the_admin_key(tab: Tab, site: Site) -> None:
+    page = tab.open("/app/leaderboards")
+    page.get_by_text("Development only: get a user token with the admin key").click()
+    page.get_by_label("User id").fill("ben")
+    key = site.admin.headers["Authorization"].removeprefix("Bearer ")
+    page.get_by_label("Admin API key").fill(key)
+    page.get_by_role("button", name="Get a token").click()
+    page.locator('[data-user="ben"]').first.wait_for()
+    assert key not in page.evaluate("JSON.stringify(sessionStorage)")
+
+
 def test_a_declined_card_shows_the_problem_and_a_good_one_upgrades(tab: Tab, site: Site) -> None:
     page = tab.open("/app/plans", user="ben")
     page.locator('[data-plan-card="free"][aria-current="true"]').wait_for()

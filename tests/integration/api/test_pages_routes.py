@@ -60,6 +60,7 @@ def test_the_config_names_the_public_rpc_url(client: TestClient) -> None:
     got = client.get("/app/config.json")
     assert got.status_code == 200
     rpc = got.json()["rpc_url"]
+    assert got.json()["development"] is True  # the test settings are not production
     assert rpc.startswith("http")
     assert rpc.rstrip("/") in got.headers["content-security-policy"] or rpc in got.text
 
