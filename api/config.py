@@ -33,6 +33,10 @@ class ApiConfig:
     events_streams_max: int = 100
     # An access line per request (with its request id) through the `azora.access` logger.
     access_log: bool = False
+    # The chain's JSON-RPC URL as the pages under /app reach it (their CSP allows it).
+    public_rpc_url: str = "http://127.0.0.1:8545"
+    # Development: the pages offer to get a user token with the admin key (marked as such).
+    development: bool = True
 
     def __post_init__(self) -> None:
         assert self.jwt_secret, "the HTTP layer needs a JWT secret"

@@ -35,7 +35,7 @@ from azora.devsecrets import dev_secret
 from azora.jobs import Job, anchoring_job, maintenance_job, webhook_jobs
 from azora.logkey import log_signing_key_text
 from azora.production import refuse_insecure_production
-from azora.settings import Settings
+from azora.settings import Environment, Settings
 from chain.anchoring import AnchorSettings
 from chain.checkpoints import Checkpoints
 from chain.proofs import Proofs
@@ -283,6 +283,8 @@ class Container:
             events_stream_max_s=s.events_stream_max_s,
             events_streams_max=s.events_streams_max,
             access_log=s.access_log,
+            public_rpc_url=s.public_rpc_url or s.chain_rpc_url,
+            development=s.env is Environment.DEVELOPMENT,
         )
 
     def api_context(self) -> ApiContext:

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
 
     # --- chain ---------------------------------------------------------------------------
     chain_rpc_url: str = "http://127.0.0.1:8545"
+    # The JSON-RPC URL the pages under /app use to read anchors from the chain themselves
+    # (the browser calls it directly); unset: chain_rpc_url.
+    public_rpc_url: str | None = None
     token_address: str | None = None
     # The signing key (ANCHOR_ROLE, MINTER_ROLE): a 0x hex key or the path of a key file
     # (hex or an encrypted keystore, with its password).

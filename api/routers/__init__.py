@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from api.routers import (
     accounts,
     admin,
+    app_pages,
     billing,
     checkpoint,
     courses,
@@ -63,4 +64,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     # the change stream and webhooks (DESIGN §15)
     events.router,
     webhooks.router,
+    # the pages under /app (DESIGN §16)
+    app_pages.router,
 )
