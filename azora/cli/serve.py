@@ -66,6 +66,9 @@ def serve(state: CliState, host: str | None, port: int | None, workers: int | No
             loop=Loops.uvloop,
             log_access=settings.access_log,
             websockets=False,
+            # A worker that dies (OOM killer, a crash, SIGKILL) is started again; the
+            # others serve meanwhile. Without this the whole server would exit.
+            respawn_failed_workers=True,
         ).serve()
     finally:
         if started is not None:

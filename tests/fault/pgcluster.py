@@ -159,6 +159,25 @@ class Cluster:
         while self.running() and time.monotonic() < deadline:
             time.sleep(0.05)
 
+    def restart_hard(self) -> None:
+        """An immediate shutdown (no checkpoint: crash recovery at start) and a start."""
+        _run([pg_bin("pg_ctl"), "-D", str(self.datadir), "-m", "immediate", "-w", "stop"])
+        self.start()
+
+    def client_backends(self, database: str) -> list[tuple[int, str, str]]:
+        """(pid, state, query) of the sessions on ``database``, the busiest first."""
+        rows = self.psql(
+            "SELECT pid, coalesce(state, ''), left(regexp_replace(query, '\\s+', ' ', 'g'), 60) "
+            f"FROM pg_stat_activity WHERE datname = '{database}' "
+            "AND backend_type = 'client backend' AND pid <> pg_backend_pid() "
+            "ORDER BY state = 'active' DESC, state = 'idle in transaction' DESC"
+        )
+        found = []
+        for line in rows.splitlines():
+            pid, state, query = line.split("|", 2)
+            found.append((int(pid), state, query))
+        return found
+
     def promote(self) -> None:
         _run([pg_bin("pg_ctl"), "-D", str(self.datadir), "-w", "promote"])
 

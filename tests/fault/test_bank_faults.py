@@ -1,0 +1,242 @@
+"""The bank test with faults (``make test-fault``).
+
+Clients post random transfers, holds (posted or voided later) and reward events through the
+HTTP API (two worker processes, anchoring on to a local anvil, PostgreSQL in a cluster this
+test starts) while the test, one fault at a time:
+
+- SIGKILLs a server worker (the server starts another),
+- cuts every client connection mid-request, and withholds answers the server already sent
+  (a TCP proxy between the clients and the server),
+- pauses a database backend with SIGSTOP, then lets it go on,
+- restarts PostgreSQL with an immediate shutdown (crash recovery on start).
+
+Indeterminate requests are sent again with the same idempotency key. At the end: totals
+conserved, no user balance or available amount negative, every acknowledged entry exactly
+once, every resolved hold resolved as answered, ``azora ledger verify`` clean, anchoring
+caught up with the token log, and ``azora audit log`` valid against the chain.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+
+from chain.localnode import LocalNode, start_anvil
+from tests.fault import bank
+from tests.fault.pgcluster import Cluster, init_primary, make_workdir, pick_port
+from tests.fault.proxy import CuttingProxy
+from tests.fault.server import ADMIN_KEY, Server, azora, azora_env, start_server
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.fault]
+
+USERS = 30
+CLIENTS = 8
+SETTLE_S = 4.0  # load between faults
+PAUSE_S = 3.0  # how long a backend stays stopped
+DROPPED_ANSWERS = 25
+CATCH_UP_TIMEOUT_S = 180.0
+DATABASE = "azora"
+_TOKEN_LINE = re.compile(r"AzoraToken at (0x[0-9a-fA-F]{40})")
+_UNANCHORED = re.compile(r"^azora_unanchored_leaves (\d+)$", re.MULTILINE)
+
+
+@pytest.fixture
+def cluster() -> Iterator[Cluster]:
+    workdir = make_workdir("azora-fault-")
+    made: list[Cluster] = []
+    try:
+        made.append(init_primary(workdir, pick_port(55432)))
+        made[0].psql(f"CREATE DATABASE {DATABASE}")
+        yield made[0]
+    finally:
+        for each in made:
+            each.remove()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture
+def anvil(tmp_path: Path) -> Iterator[LocalNode]:
+    node = start_anvil(pick_port(58545), log_path=tmp_path / "anvil.log")
+    yield node
+    node.stop()
+
+
+class Faults:
+    """The faults, each injected under load and written down as it happens."""
+
+    def __init__(self, server: Server, cluster: Cluster, proxy: CuttingProxy) -> None:
+        self.server, self.cluster, self.proxy = server, cluster, proxy
+        self.injected: list[str] = []
+
+    def note(self, what: str) -> None:
+        self.injected.append(what)
+        print(f"  injected: {what}", flush=True)
+
+    def kill_worker(self) -> None:
+        before = self.server.workers()
+        pid = self.server.kill_worker()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            now = self.server.workers()
+            if len(now) >= len(before) and pid not in now:
+                break
+            time.sleep(0.2)
+        self.note(f"SIGKILL of server worker {pid}; workers now {self.server.workers()}")
+
+    def cut_connections(self) -> None:
+        self.proxy.drop_answers(DROPPED_ANSWERS)
+        cut = self.proxy.cut_all()
+        self.note(
+            f"cut {cut} client connections mid-request; withholding the next "
+            f"{DROPPED_ANSWERS} answers"
+        )
+
+    def pause_backend(self) -> None:
+        backends = self.cluster.client_backends(DATABASE)
+        pid, state, query = backends[0]
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            time.sleep(PAUSE_S)
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        self.note(f"SIGSTOP of backend {pid} ({state}: {query!r}) for {PAUSE_S:.0f} s")
+
+    def restart_database(self) -> None:
+        started = time.monotonic()
+        self.cluster.restart_hard()
+        self.note(f"PostgreSQL immediate shutdown and restart ({time.monotonic() - started:.1f} s)")
+
+
+def unanchored(server: Server) -> int | None:
+    try:
+        found = _UNANCHORED.search(httpx.get(f"{server.url}/metrics", timeout=10).text)
+    except httpx.TransportError:
+        return None
+    return None if found is None else int(found.group(1))
+
+
+def wait_caught_up(server: Server) -> int | None:
+    """Seconds until no leaf is left unanchored, None on timeout."""
+    started = time.monotonic()
+    while time.monotonic() - started < CATCH_UP_TIMEOUT_S:
+        if unanchored(server) == 0:
+            return int(time.monotonic() - started)
+        time.sleep(1.0)
+    return None
+
+
+def check_holds(cluster: Cluster, tally: bank.Tally) -> list[str]:
+    """Every hold a client saw resolved is resolved that way, once."""
+    engine = create_engine(cluster.url.rsplit("/", 1)[0] + f"/{DATABASE}")
+    with engine.connect() as conn:
+        resolved = dict(
+            conn.execute(text("SELECT hold_id, type FROM entries WHERE hold_id IS NOT NULL")).all()
+        )
+    engine.dispose()
+    want = {"posted": "post_pending", "voided": "void_pending"}
+    return [
+        f"hold {h}: answered {s}, journal {resolved.get(h)}"
+        for h, s in tally.holds.items()
+        if resolved.get(h) != want.get(s)
+    ]
+
+
+def test_the_bank_survives_faults(cluster: Cluster, anvil: LocalNode, tmp_path: Path) -> None:
+    url = cluster.url.rsplit("/", 1)[0] + f"/{DATABASE}"
+    env = azora_env(
+        url,
+        tmp_path / "data",
+        AZORA_ANCHORING="on",
+        AZORA_CHAIN_RPC_URL=anvil.rpc_url,
+        AZORA_ANCHOR_INTERVAL_S="2",
+    )
+    assert azora(env, "db", "upgrade").returncode == 0
+    server = start_server(env, pick_port(58000), tmp_path / "server.log")
+    proxy = CuttingProxy(pick_port(58100), int(server.url.rsplit(":", 1)[1]))
+    base = f"http://127.0.0.1:{proxy.port}"
+    faults = Faults(server, cluster, proxy)
+    schedule: list[Callable[[], None]] = [
+        faults.kill_worker,
+        faults.cut_connections,
+        faults.pause_backend,
+        faults.restart_database,
+        faults.cut_connections,
+        faults.kill_worker,
+    ]
+    try:
+        bank.open_bank(server.url, ADMIN_KEY, USERS)
+        tally = bank.Tally()
+        print("\n--- bank test with faults ---")
+        stop, threads = bank.run_clients(base, ADMIN_KEY, USERS, CLIENTS, tally, (0.25, 0.25))
+        for inject in schedule:
+            time.sleep(SETTLE_S)
+            inject()
+        time.sleep(SETTLE_S)
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=bank.GIVE_UP_AFTER_S)
+        alive = server.process.poll() is None
+        caught_up_s = wait_caught_up(server)
+        contract = _TOKEN_LINE.search(server.log())
+        assert contract is not None, server.log()
+        audit = azora(
+            env,
+            "audit",
+            "log",
+            "--api",
+            server.url,
+            "--rpc",
+            anvil.rpc_url,
+            "--contract",
+            contract.group(1),
+        )
+    finally:
+        proxy.close()
+        server.stop()
+
+    engine = create_engine(url)
+    findings = bank.check_database(engine, tally, USERS)
+    engine.dispose()
+    holds = check_holds(cluster, tally)
+    verify = azora(env, "ledger", "verify", "--quiet")
+
+    print(
+        f"clients: {CLIENTS}, accounts: {USERS}; acknowledged {findings.acknowledged} "
+        f"requests, {len(tally.holds)} holds resolved, {findings.entries} entries"
+    )
+    print(
+        f"indeterminate answers retried with the same key: {dict(tally.retries)}; "
+        f"replays answered: {tally.replays}; given up: {tally.gave_up}"
+    )
+    print(f"refused (definite 4xx): {dict(tally.refused)}")
+    print(
+        f"checked: lost {len(findings.lost)}, duplicated {len(findings.duplicated)}, "
+        f"negative {len(findings.negative)}, unbalanced {len(findings.unbalanced)}, "
+        f"holds wrong {len(holds)}"
+    )
+    print(
+        f"checked: server alive {alive}; anchoring caught up after {caught_up_s} s; "
+        f"azora ledger verify: {verify.stdout.strip().splitlines()[-1]}"
+    )
+    print(
+        f"checked: azora audit log: {audit.stdout.strip().splitlines()[-1] if audit.stdout else audit.stderr}"
+    )
+
+    assert alive, "the server exited"
+    assert findings.ok, findings
+    assert not holds, holds
+    assert tally.gave_up == 0
+    assert sum(tally.retries.values()) > 0, "no fault reached a client"
+    assert tally.replays > 0, "no withheld answer was replayed"
+    assert verify.returncode == 0, verify.stdout
+    assert caught_up_s is not None, "anchoring did not catch up"
+    assert audit.returncode == 0, audit.stdout + audit.stderr
