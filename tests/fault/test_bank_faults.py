@@ -227,14 +227,14 @@ def test_the_bank_survives_faults(cluster: Cluster, anvil: LocalNode, tmp_path: 
         f"checked: server alive {alive}; anchoring caught up after {caught_up_s} s; "
         f"azora ledger verify: {verify.stdout.strip().splitlines()[-1]}"
     )
-    print(
-        f"checked: azora audit log: {audit.stdout.strip().splitlines()[-1] if audit.stdout else audit.stderr}"
-    )
+    audit_said = audit.stdout.strip().splitlines()[-1] if audit.stdout else audit.stderr
+    print(f"checked: azora audit log: {audit_said}")
 
     assert alive, "the server exited"
     assert findings.ok, findings
     assert not holds, holds
     assert tally.gave_up == 0
+    assert not [r for r in tally.retries if r.startswith("http 500")], "a fault answered 500"
     assert sum(tally.retries.values()) > 0, "no fault reached a client"
     assert tally.replays > 0, "no withheld answer was replayed"
     assert verify.returncode == 0, verify.stdout
