@@ -138,7 +138,7 @@ def check_holds(cluster: Cluster, tally: bank.Tally) -> list[str]:
     """Every hold a client saw resolved is resolved that way, once."""
     engine = create_engine(cluster.url.rsplit("/", 1)[0] + f"/{DATABASE}")
     with engine.connect() as conn:
-        resolved = dict(
+        resolved: dict[str, str] = dict(
             conn.execute(text("SELECT hold_id, type FROM entries WHERE hold_id IS NOT NULL")).all()
         )
     engine.dispose()
