@@ -16,6 +16,7 @@ from fastapi.routing import APIRoute
 from api.context import ApiContext, Lifecycle
 from api.errors import install_problem_handlers
 from api.limits import BodySizeLimit
+from api.observe import LatencyHistogram, RequestObserver
 from api.routers import ROUTERS
 from api.routers.materials import UPLOAD_OVERHEAD_BYTES, UPLOAD_PATH
 from api.schemas.common import problems
@@ -65,6 +66,9 @@ def create_app(context: ApiContext, lifecycle: Lifecycle | None = None) -> FastA
         max_bytes=context.config.max_body_bytes,
         streamed=((UPLOAD_PATH, context.config.upload_max_bytes + UPLOAD_OVERHEAD_BYTES),),
     )
+    # Outermost: the request id and the latency cover every answer, 413s included.
+    app.state.latency = LatencyHistogram()
+    app.add_middleware(RequestObserver, histogram=app.state.latency)
     install_problem_handlers(app)
     for router in ROUTERS:
         _document_path_ids(router)
