@@ -30,11 +30,12 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
+from chain.devchain import ANVIL_DEV_KEY
 from chain.localnode import LocalNode, start_anvil
 from tests.fault import bank
 from tests.fault.pgcluster import Cluster, init_primary, make_workdir, pick_port
 from tests.fault.proxy import CuttingProxy
-from tests.fault.server import ADMIN_KEY, Server, azora, azora_env, start_server
+from tests.fault.server import ADMIN_KEY, JWT_SECRET, Server, azora, azora_env, start_server
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.fault]
 
@@ -45,6 +46,12 @@ PAUSE_S = 3.0  # how long a backend stays stopped
 DROPPED_ANSWERS = 25
 CATCH_UP_TIMEOUT_S = 180.0
 DATABASE = "azora"
+SECRETS = {  # what the server holds; none may reach its log, whatever fails
+    "admin key": ADMIN_KEY,
+    "jwt secret": JWT_SECRET,
+    "anchoring key": ANVIL_DEV_KEY,
+    "anchoring key (no 0x)": ANVIL_DEV_KEY[2:],
+}
 _TOKEN_LINE = re.compile(r"AzoraToken at (0x[0-9a-fA-F]{40})")
 _UNANCHORED = re.compile(r"^azora_unanchored_leaves (\d+)$", re.MULTILINE)
 
@@ -157,6 +164,7 @@ def test_the_bank_survives_faults(cluster: Cluster, anvil: LocalNode, tmp_path: 
         tmp_path / "data",
         AZORA_ANCHORING="on",
         AZORA_CHAIN_RPC_URL=anvil.rpc_url,
+        AZORA_LOG_FORMAT="json",
         AZORA_ANCHOR_INTERVAL_S="2",
     )
     assert azora(env, "db", "upgrade").returncode == 0
@@ -202,6 +210,7 @@ def test_the_bank_survives_faults(cluster: Cluster, anvil: LocalNode, tmp_path: 
     finally:
         proxy.close()
         server.stop()
+    log_text = server.log()
 
     engine = create_engine(url)
     findings = bank.check_database(engine, tally, USERS)
@@ -230,7 +239,11 @@ def test_the_bank_survives_faults(cluster: Cluster, anvil: LocalNode, tmp_path: 
     audit_said = audit.stdout.strip().splitlines()[-1] if audit.stdout else audit.stderr
     print(f"checked: azora audit log: {audit_said}")
 
+    leaked = [name for name, secret in SECRETS.items() if secret.lower() in log_text.lower()]
+    print(f"checked: secrets in the server log through every fault: {leaked or 'none'}")
+
     assert alive, "the server exited"
+    assert not leaked, leaked
     assert findings.ok, findings
     assert not holds, holds
     assert tally.gave_up == 0
