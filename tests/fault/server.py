@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -17,6 +18,9 @@ ROOT = Path(__file__).resolve().parents[2]
 ADMIN_KEY = "fault-admin-key-" + "k" * 32
 JWT_SECRET = "fault-jwt-secret-" * 4
 START_TIMEOUT_S = 120.0
+CATCH_UP_TIMEOUT_S = 180.0
+_TOKEN_LINE = re.compile(r"AzoraToken at (0x[0-9a-fA-F]{40})")
+_UNANCHORED = re.compile(r"^azora_unanchored_leaves (\d+)$", re.MULTILINE)
 
 
 def azora_env(database_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
@@ -75,6 +79,28 @@ class Server:
             return httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200
         except httpx.TransportError:
             return False
+
+    def unanchored(self) -> int | None:
+        """The ``azora_unanchored_leaves`` gauge (None while the server does not answer)."""
+        try:
+            found = _UNANCHORED.search(httpx.get(f"{self.url}/metrics", timeout=10).text)
+        except httpx.TransportError:
+            return None
+        return None if found is None else int(found.group(1))
+
+    def wait_caught_up(self, timeout_s: float = CATCH_UP_TIMEOUT_S) -> float | None:
+        """Seconds until no leaf is left unanchored, None on timeout."""
+        started = time.monotonic()
+        while time.monotonic() - started < timeout_s:
+            if self.unanchored() == 0:
+                return round(time.monotonic() - started, 1)
+            time.sleep(1.0)
+        return None
+
+    def token_address(self) -> str:
+        found = _TOKEN_LINE.search(self.log())
+        assert found is not None, self.log()
+        return found.group(1)
 
     def stop(self) -> None:
         self.process.terminate()

@@ -19,19 +19,17 @@ caught up with the token log, and ``azora audit log`` valid against the chain.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import signal
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
 from chain.devchain import ANVIL_DEV_KEY
-from chain.localnode import LocalNode, start_anvil
+from chain.localnode import LocalNode
 from tests.fault import bank
 from tests.fault.pgcluster import Cluster, init_primary, make_workdir, pick_port
 from tests.fault.proxy import CuttingProxy
@@ -44,7 +42,6 @@ CLIENTS = 8
 SETTLE_S = 4.0  # load between faults
 PAUSE_S = 3.0  # how long a backend stays stopped
 DROPPED_ANSWERS = 25
-CATCH_UP_TIMEOUT_S = 180.0
 DATABASE = "azora"
 SECRETS = {  # what the server holds; none may reach its log, whatever fails
     "admin key": ADMIN_KEY,
@@ -52,8 +49,6 @@ SECRETS = {  # what the server holds; none may reach its log, whatever fails
     "anchoring key": ANVIL_DEV_KEY,
     "anchoring key (no 0x)": ANVIL_DEV_KEY[2:],
 }
-_TOKEN_LINE = re.compile(r"AzoraToken at (0x[0-9a-fA-F]{40})")
-_UNANCHORED = re.compile(r"^azora_unanchored_leaves (\d+)$", re.MULTILINE)
 
 
 @pytest.fixture
@@ -68,13 +63,6 @@ def cluster() -> Iterator[Cluster]:
         for each in made:
             each.remove()
         shutil.rmtree(workdir, ignore_errors=True)
-
-
-@pytest.fixture
-def anvil(tmp_path: Path) -> Iterator[LocalNode]:
-    node = start_anvil(pick_port(58545), log_path=tmp_path / "anvil.log")
-    yield node
-    node.stop()
 
 
 class Faults:
@@ -121,24 +109,6 @@ class Faults:
         started = time.monotonic()
         self.cluster.restart_hard()
         self.note(f"PostgreSQL immediate shutdown and restart ({time.monotonic() - started:.1f} s)")
-
-
-def unanchored(server: Server) -> int | None:
-    try:
-        found = _UNANCHORED.search(httpx.get(f"{server.url}/metrics", timeout=10).text)
-    except httpx.TransportError:
-        return None
-    return None if found is None else int(found.group(1))
-
-
-def wait_caught_up(server: Server) -> int | None:
-    """Seconds until no leaf is left unanchored, None on timeout."""
-    started = time.monotonic()
-    while time.monotonic() - started < CATCH_UP_TIMEOUT_S:
-        if unanchored(server) == 0:
-            return int(time.monotonic() - started)
-        time.sleep(1.0)
-    return None
 
 
 def check_holds(cluster: Cluster, tally: bank.Tally) -> list[str]:
@@ -193,9 +163,8 @@ def test_the_bank_survives_faults(cluster: Cluster, anvil: LocalNode, tmp_path: 
         for thread in threads:
             thread.join(timeout=bank.GIVE_UP_AFTER_S)
         alive = server.process.poll() is None
-        caught_up_s = wait_caught_up(server)
-        contract = _TOKEN_LINE.search(server.log())
-        assert contract is not None, server.log()
+        caught_up_s = server.wait_caught_up()
+        contract = server.token_address()
         audit = azora(
             env,
             "audit",
@@ -205,7 +174,7 @@ def test_the_bank_survives_faults(cluster: Cluster, anvil: LocalNode, tmp_path: 
             "--rpc",
             anvil.rpc_url,
             "--contract",
-            contract.group(1),
+            contract,
         )
     finally:
         proxy.close()

@@ -2,11 +2,12 @@
 
 Two local clusters: a primary whose commits wait for a streaming standby
 (``synchronous_standby_names``), the service given both hosts with
-``target_session_attrs=read-write``. Clients post transfers and holds over HTTP; the
+``target_session_attrs=read-write``. Clients post transfers, holds and reward events over HTTP; the
 primary is SIGKILLed (all its processes, as a machine that died) and the standby promoted.
 Then: every acknowledged entry is on the new primary exactly once, the service wrote again
-without a restart, and ``azora ledger verify`` passes there (the hash chain and ``seq``
-continue across the promote).
+without a restart, ``azora ledger verify`` passes there (the hash chain and ``seq``
+continue across the promote), and anchoring (on, to a local anvil) caught up on the new
+primary with ``azora audit log`` valid.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from chain.localnode import LocalNode
 from tests.fault import bank
 from tests.fault.pgcluster import (
     Cluster,
@@ -73,19 +75,25 @@ def wait_for_ack_after(tally: bank.Tally, instant: float, timeout_s: float) -> f
 
 
 def test_failover_to_the_synchronous_standby_loses_nothing(
-    pair: tuple[Cluster, Cluster], tmp_path: Path
+    pair: tuple[Cluster, Cluster], anvil: LocalNode, tmp_path: Path
 ) -> None:
     primary, standby = pair
     primary.psql(f"CREATE DATABASE {DATABASE}")
     url = multi_host_url(primary, standby)
-    env = azora_env(url, tmp_path / "data")
+    env = azora_env(
+        url,
+        tmp_path / "data",
+        AZORA_ANCHORING="on",
+        AZORA_CHAIN_RPC_URL=anvil.rpc_url,
+        AZORA_ANCHOR_INTERVAL_S="2",
+    )
     upgraded = azora(env, "db", "upgrade")
     assert upgraded.returncode == 0, upgraded.stderr
     server = start_server(env, pick_port(58000), tmp_path / "server.log")
     try:
         bank.open_bank(server.url, ADMIN_KEY, USERS)
         tally = bank.Tally()
-        stop, threads = bank.run_clients(server.url, ADMIN_KEY, USERS, CLIENTS, tally, (0.2, 0.0))
+        stop, threads = bank.run_clients(server.url, ADMIN_KEY, USERS, CLIENTS, tally, (0.2, 0.1))
         time.sleep(LOAD_BEFORE_S)
         acked_before = len(tally.acknowledged)
         killed_at = time.monotonic()
@@ -99,6 +107,18 @@ def test_failover_to_the_synchronous_standby_loses_nothing(
         for thread in threads:
             thread.join(timeout=bank.GIVE_UP_AFTER_S)
         server_alive = server.process.poll() is None
+        caught_up_s = server.wait_caught_up()
+        audit = azora(
+            env,
+            "audit",
+            "log",
+            "--api",
+            server.url,
+            "--rpc",
+            anvil.rpc_url,
+            "--contract",
+            server.token_address(),
+        )
     finally:
         server.stop()
 
@@ -137,7 +157,12 @@ def test_failover_to_the_synchronous_standby_loses_nothing(
         f"{verify.stdout.strip().splitlines()[-1] if verify.stdout else verify.stderr}"
     )
 
+    audit_said = audit.stdout.strip().splitlines()[-1] if audit.stdout else audit.stderr
+    print(f"anchoring caught up {caught_up_s} s after the load; azora audit log: {audit_said}")
+
     assert server_alive, "the server exited during the failover"
+    assert caught_up_s is not None, "anchoring did not resume on the new primary"
+    assert audit.returncode == 0, audit.stdout + audit.stderr
     assert first_ack is not None, "no write was acknowledged after the promote"
     assert acked_before > 0 and acked_after > 0
     assert findings.ok, findings
