@@ -9,6 +9,8 @@ test starts) while the test, one fault at a time:
   (a TCP proxy between the clients and the server),
 - pauses a database backend with SIGSTOP, then lets it go on,
 - restarts PostgreSQL with an immediate shutdown (crash recovery on start).
+- SIGKILLs anvil during anchoring and starts it again from its state file, losing the
+  blocks since its last dump (anchors the worker saw confirmed may vanish: a rollback).
 
 Indeterminate requests are sent again with the same idempotency key. At the end: totals
 conserved, no user balance or available amount negative, every acknowledged entry exactly
@@ -19,6 +21,7 @@ caught up with the token log, and ``azora audit log`` valid against the chain.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import time
@@ -29,8 +32,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from chain.devchain import ANVIL_DEV_KEY
-from chain.localnode import LocalNode
 from tests.fault import bank
+from tests.fault.conftest import Chain
 from tests.fault.pgcluster import Cluster, init_primary, make_workdir, pick_port
 from tests.fault.proxy import CuttingProxy
 from tests.fault.server import ADMIN_KEY, JWT_SECRET, Server, azora, azora_env, start_server
@@ -68,8 +71,8 @@ def cluster() -> Iterator[Cluster]:
 class Faults:
     """The faults, each injected under load and written down as it happens."""
 
-    def __init__(self, server: Server, cluster: Cluster, proxy: CuttingProxy) -> None:
-        self.server, self.cluster, self.proxy = server, cluster, proxy
+    def __init__(self, server: Server, cluster: Cluster, proxy: CuttingProxy, chain: Chain) -> None:
+        self.server, self.cluster, self.proxy, self.chain = server, cluster, proxy, chain
         self.injected: list[str] = []
 
     def note(self, what: str) -> None:
@@ -105,6 +108,14 @@ class Faults:
             os.kill(pid, signal.SIGCONT)
         self.note(f"SIGSTOP of backend {pid} ({state}: {query!r}) for {PAUSE_S:.0f} s")
 
+    def restart_chain(self) -> None:
+        started = time.monotonic()
+        self.chain.kill_and_restart()
+        self.note(
+            f"SIGKILL of anvil and a restart from its state file, losing the blocks since "
+            f"its last dump ({time.monotonic() - started:.1f} s)"
+        )
+
     def restart_database(self) -> None:
         started = time.monotonic()
         self.cluster.restart_hard()
@@ -127,7 +138,7 @@ def check_holds(cluster: Cluster, tally: bank.Tally) -> list[str]:
     ]
 
 
-def test_the_bank_survives_faults(cluster: Cluster, anvil: LocalNode, tmp_path: Path) -> None:
+def test_the_bank_survives_faults(cluster: Cluster, anvil: Chain, tmp_path: Path) -> None:
     url = cluster.url.rsplit("/", 1)[0] + f"/{DATABASE}"
     env = azora_env(
         url,
@@ -141,12 +152,13 @@ def test_the_bank_survives_faults(cluster: Cluster, anvil: LocalNode, tmp_path: 
     server = start_server(env, pick_port(58000), tmp_path / "server.log")
     proxy = CuttingProxy(pick_port(58100), int(server.url.rsplit(":", 1)[1]))
     base = f"http://127.0.0.1:{proxy.port}"
-    faults = Faults(server, cluster, proxy)
+    faults = Faults(server, cluster, proxy, anvil)
     schedule: list[Callable[[], None]] = [
         faults.kill_worker,
         faults.cut_connections,
         faults.pause_backend,
         faults.restart_database,
+        faults.restart_chain,
         faults.cut_connections,
         faults.kill_worker,
     ]
@@ -208,6 +220,11 @@ def test_the_bank_survives_faults(cluster: Cluster, anvil: LocalNode, tmp_path: 
     audit_said = audit.stdout.strip().splitlines()[-1] if audit.stdout else audit.stderr
     print(f"checked: azora audit log: {audit_said}")
 
+    alerts = re.findall(r"ALERT anchoring ([a-z-]+)", log_text)
+    print(
+        f"seen: anchoring alerts raised {alerts or 'none'}, healed "
+        f"{log_text.count('anchoring healed')} time(s)"
+    )
     leaked = [name for name, secret in SECRETS.items() if secret.lower() in log_text.lower()]
     print(f"checked: secrets in the server log through every fault: {leaked or 'none'}")
 

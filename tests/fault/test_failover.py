@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from chain.localnode import LocalNode
 from tests.fault import bank
+from tests.fault.conftest import Chain
 from tests.fault.pgcluster import (
     Cluster,
     init_primary,
@@ -75,7 +75,7 @@ def wait_for_ack_after(tally: bank.Tally, instant: float, timeout_s: float) -> f
 
 
 def test_failover_to_the_synchronous_standby_loses_nothing(
-    pair: tuple[Cluster, Cluster], anvil: LocalNode, tmp_path: Path
+    pair: tuple[Cluster, Cluster], anvil: Chain, tmp_path: Path
 ) -> None:
     primary, standby = pair
     primary.psql(f"CREATE DATABASE {DATABASE}")
