@@ -25,8 +25,8 @@ DESCRIPTION = """\
 Azora Ledger: an append-only, double-entry ledger for USD and AZR reward tokens.
 
 * **Auth**: `Authorization: Bearer <API key or user token>`. API keys carry scopes
-  (`ledger:read`, `entries:write`, `admin`); a user token reaches only `user:{id}:...`
-  accounts.
+  (`ledger:read`, `entries:write`, `events:read`, `admin`); a user token reaches only
+  `user:{id}:...` accounts.
 * **Amounts** are decimal strings in whole units (`"9.99"`), never JSON numbers.
 * **Idempotency**: every value-moving POST carries an `Idempotency-Key` header (batch
   entries carry `idempotency_key` each). A retry gets the original answer.
@@ -39,6 +39,8 @@ TAGS = [
     {"name": "admin", "description": "API keys and user tokens (admin scope)."},
     {"name": "proofs", "description": "Anchors and Merkle proofs for auditors."},
     {"name": "operations", "description": "Health and readiness (public)."},
+    {"name": "events", "description": "The change stream: journal events by seq, or as SSE."},
+    {"name": "webhooks", "description": "Signed deliveries of the change stream."},
 ]
 
 

@@ -27,6 +27,10 @@ class ApiConfig:
     anchor_interval_s: float = 60.0
     # Course material uploads (multipart, streamed): their own body limit.
     upload_max_bytes: int = 256 * MIB
+    # The change stream over SSE (GET /v1/events with Accept: text/event-stream).
+    events_poll_interval_s: float = 0.5
+    events_stream_max_s: float = 300.0
+    events_streams_max: int = 100
 
     def __post_init__(self) -> None:
         assert self.jwt_secret, "the HTTP layer needs a JWT secret"

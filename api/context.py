@@ -6,12 +6,13 @@ The app keeps one :class:`ApiContext` in ``app.state.api``; routers reach it thr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from api.config import ApiConfig
 from api.keystore import KeyStore
 from api.limits import RateLimiter
+from api.sse import StreamSlots
 from chain.checkpoints import Checkpoints
 from chain.proofs import Proofs
 from chain.runtime import ChainRuntime
@@ -20,6 +21,7 @@ from monetization.billing import Billing
 from monetization.licensing import Licensing
 from monetization.marketplace import Marketplace
 from monetization.rewards import Rewards
+from monetization.webhooks import Webhooks
 
 
 class Lifecycle(Protocol):
@@ -43,3 +45,5 @@ class ApiContext:
     proofs: Proofs
     chain: ChainRuntime | None = None  # None: anchoring is off
     checkpoints: Checkpoints | None = None  # None: no signed checkpoints nor receipts
+    webhooks: Webhooks | None = None  # None: no webhooks (their routes answer 404)
+    event_streams: StreamSlots = field(default_factory=lambda: StreamSlots(100))

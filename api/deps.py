@@ -129,6 +129,7 @@ def require(scope: Scope, *, users: bool = False) -> Any:
 Reader = Annotated[Principal, require(Scope.LEDGER_READ, users=True)]
 Writer = Annotated[Principal, require(Scope.ENTRIES_WRITE)]
 Admin = Annotated[Principal, require(Scope.ADMIN)]
+EventsReader = Annotated[Principal, require(Scope.EVENTS_READ)]
 
 
 async def idempotency_key(

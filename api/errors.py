@@ -99,6 +99,9 @@ STATUS_BY_CODE: dict[str, int] = {
     "ticket-state-conflict": 409,
     "signing-key-mismatch": 500,
     "org-role-required": 403,
+    # webhooks (monetization/webhooks/errors.py)
+    "webhook-url-refused": 422,
+    "webhook-limit-reached": 409,
     # HTTP layer
     "bad-request": 400,
     "missing-idempotency-key": 400,
@@ -178,6 +181,8 @@ TITLES: dict[str, str] = {
     "ticket-state-conflict": "The ticket cannot change to that status",
     "signing-key-mismatch": "The license signing secret does not match the active key",
     "org-role-required": "Your role in the organization does not allow this",
+    "webhook-url-refused": "The webhook URL is refused",
+    "webhook-limit-reached": "The most webhooks allowed are registered",
     "bad-request": "Bad request",
     "missing-idempotency-key": "The Idempotency-Key header is required",
     "unauthorized": "Authentication is required",
@@ -250,6 +255,8 @@ def ledger_problem(error: LedgerError) -> dict[str, Any]:
     account_id = getattr(error, "account_id", "")
     if account_id:
         extra["account_id"] = account_id
+    # Domain refusals may name the state they met (e.g. a redemption's status that won).
+    extra.update(getattr(error, "problem_fields", None) or {})
     return problem_body(ledger_code(error), error.detail, **extra)
 
 

@@ -53,6 +53,9 @@ PurchasePath = Annotated[str, Path(pattern=UUID, max_length=36)]
 ReviewPath = Annotated[str, Path(pattern=UUID, max_length=36)]
 PayoutPath = Annotated[str, Path(pattern=UUID, max_length=36)]
 MaterialPath = Annotated[str, Path(pattern=UUID, max_length=36)]
+# Webhooks (DESIGN §15): UUIDs the service makes.
+WebhookPath = Annotated[str, Path(pattern=UUID, max_length=36)]
+DeliveryPath = Annotated[str, Path(pattern=UUID, max_length=36)]
 ApiKeyIdPath = Annotated[str, Path(pattern=r"^[0-9a-z]{1,32}$", max_length=32)]
 
 # --- query parameters -------------------------------------------------------------------

@@ -311,3 +311,20 @@ def require_member_change(access: OrgAccess, *roles: str | None) -> None:
     """Admins manage admins and members; an owner's role (given or taken) needs an owner."""
     if "owner" in roles and access < OrgAccess.OWNER:
         raise ApiProblem("org-role-required", "only an owner adds, changes or removes an owner")
+
+
+# --- the change stream and webhooks (DESIGN §15) -----------------------------------------
+#
+# * events are read by keys with ``events:read`` and by admin keys (the scope check in
+#   :mod:`api.deps`); user tokens never (404);
+# * webhooks are registered, listed, read, deleted and their delivery logs read by the same
+#   keys; such a key sees only the webhooks it registered (others: 404), an admin key every
+#   one;
+# * a delivery is replayed by an admin key only.
+
+
+def webhook_owner(principal: Principal) -> str | None:
+    """Whose webhooks ``principal`` reaches: its own, or (admins) everyone's (None)."""
+    if principal.is_user:
+        raise hidden()
+    return None if Scope.ADMIN in principal.scopes else principal.name

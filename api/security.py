@@ -32,6 +32,7 @@ _KEY_RE = re.compile(r"azora_([0-9a-z]{1,32})_([A-Za-z0-9_-]{20,100})")
 class Scope(StrEnum):
     LEDGER_READ = "ledger:read"
     ENTRIES_WRITE = "entries:write"
+    EVENTS_READ = "events:read"  # the change stream and webhooks (DESIGN §15)
     ADMIN = "admin"
 
 

@@ -29,9 +29,10 @@ from api.config import ApiConfig
 from api.context import ApiContext
 from api.keystore import KeyStore
 from api.limits import RateLimiter
+from api.sse import StreamSlots
 from azora.db import require_current_schema, require_database
 from azora.devsecrets import dev_secret
-from azora.jobs import Job, anchoring_job, maintenance_job
+from azora.jobs import Job, anchoring_job, maintenance_job, webhook_jobs
 from azora.logkey import log_signing_key_text
 from azora.production import refuse_insecure_production
 from azora.settings import Settings
@@ -57,6 +58,7 @@ from monetization.marketplace import (
 )
 from monetization.payments import build_provider
 from monetization.rewards import Rewards, RewardsConfig
+from monetization.webhooks import Resolver, SystemResolver, Webhooks, WebhooksConfig, build_webhooks
 
 log = logging.getLogger("azora")
 
@@ -235,6 +237,34 @@ class Container:
             clock=self.clock,
         )
 
+    # --- the change stream's webhooks (DESIGN §15) -------------------------------------------
+
+    @cached_property
+    def webhook_resolver(self) -> Resolver:
+        """DNS for webhook targets (tests assign a StaticResolver before first use)."""
+        return SystemResolver()
+
+    @cached_property
+    def webhooks(self) -> Webhooks:
+        """Endpoints, the delivery log and the worker; production rules for targets (https,
+        public addresses only) with AZORA_ENV=production."""
+        s = self.settings
+        config = WebhooksConfig(
+            strict=s.production,
+            retry_base_s=s.webhook_retry_base_s,
+            retry_max_s=s.webhook_retry_max_s,
+            retry_window_s=s.webhook_retry_window_s,
+            timeout_s=s.webhook_timeout_s,
+            lease_s=max(60.0, 6 * s.webhook_timeout_s),
+        )
+        return build_webhooks(
+            self.engine, self.ledger, config, self.clock, resolver=self.webhook_resolver
+        )
+
+    def deliver_webhooks(self) -> int:
+        """One bounded round of webhook deliveries; the number delivered."""
+        return self.webhooks.deliver().delivered
+
     # --- the HTTP layer --------------------------------------------------------------------
 
     def api_config(self) -> ApiConfig:
@@ -249,6 +279,9 @@ class Container:
             key_cache_ttl_s=s.key_cache_ttl_s,
             anchor_interval_s=s.anchor_interval_s,
             upload_max_bytes=s.material_max_bytes,
+            events_poll_interval_s=s.events_poll_interval_s,
+            events_stream_max_s=s.events_stream_max_s,
+            events_streams_max=s.events_streams_max,
         )
 
     def api_context(self) -> ApiContext:
@@ -265,6 +298,8 @@ class Container:
             proofs=self.proofs,
             chain=self.chain if self.settings.anchoring else None,
             checkpoints=self.checkpoints,
+            webhooks=self.webhooks,
+            event_streams=StreamSlots(config.events_streams_max),
         )
 
     # --- serving: what runs beside the API -------------------------------------------------
@@ -280,6 +315,8 @@ class Container:
             if self.settings.anchoring:
                 self._jobs.append(anchoring_job(self.chain, self.anchor_settings()))
             self._jobs.append(maintenance_job(self, self.settings.maintenance_interval_s))
+            s = self.settings
+            self._jobs.extend(webhook_jobs(self, s.webhook_interval_s, s.webhook_workers))
             for job in self._jobs:
                 job.start()
 
@@ -326,6 +363,8 @@ class Container:
         cached: dict[str, Any] = self.__dict__
         if "billing" in cached:
             cached["billing"].close()
+        if "webhooks" in cached:
+            cached["webhooks"].close()
         if "ledger" in cached:
             cached["ledger"].close()
         if "engine" in cached:

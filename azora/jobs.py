@@ -55,6 +55,27 @@ def maintenance_job(target: Maintainable, interval_s: float) -> Job:
     return Job("azora-maintenance", run)
 
 
+class Deliverable(Protocol):
+    def deliver_webhooks(self) -> int: ...
+
+
+def webhook_jobs(target: Deliverable, interval_s: float, workers: int) -> list[Job]:
+    """The webhook delivery workers: each claims one endpoint at a time (the claim keeps two
+    workers, here or in another process, off one endpoint), so a slow receiver holds up only
+    its own deliveries. A round that delivered something is followed at once by the next."""
+
+    def run(stop: threading.Event) -> None:
+        wait_s = interval_s
+        while not stop.wait(wait_s):
+            try:
+                wait_s = 0.0 if target.deliver_webhooks() > 0 else interval_s
+            except Exception as error:  # keep the loop alive; the next round retries
+                log.warning("webhook round failed: %s", error)
+                wait_s = interval_s
+
+    return [Job(f"azora-webhooks-{n}", run) for n in range(workers)]
+
+
 def anchoring_job(chain: ChainRuntime, settings: AnchorSettings) -> Job:
     """The anchoring worker, beside the API on its own schedule (never inside a request).
 

@@ -14,6 +14,7 @@ from monetization.marketplace.tables import SQLITE_SEARCH_TABLES
 from monetization.marketplace.tables import metadata as marketplace_tables
 from monetization.payments.tables import metadata as payments_tables
 from monetization.rewards.tables import metadata as rewards_tables
+from monetization.webhooks.tables import metadata as webhooks_tables
 
 DECLARED = (
     ledger_tables,
@@ -24,6 +25,7 @@ DECLARED = (
     payments_tables,
     marketplace_tables,
     licensing_tables,
+    webhooks_tables,
 )
 
 # Tables a back end keeps for itself, derived from declared ones (never declared: SQLite's

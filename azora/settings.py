@@ -143,6 +143,21 @@ class Settings(BaseSettings):
     license_charge_retry_days: tuple[int, ...] = (1, 3, 5, 7)
     licensing_dns_timeout_s: float = Field(default=3.0, gt=0, le=30)
 
+    # --- the change stream and webhooks (DESIGN §15) ---------------------------------------
+    # SSE: how often an idle stream looks for new events, and how long one stream lasts
+    # before the client reconnects with Last-Event-ID.
+    events_poll_interval_s: float = Field(default=0.5, gt=0, le=60)
+    events_stream_max_s: float = Field(default=300.0, ge=1, le=86400)
+    events_streams_max: int = Field(default=100, ge=1, le=10_000)  # open streams per process
+    # Deliveries: first retry after webhook_retry_base_s, doubling up to webhook_retry_max_s,
+    # for webhook_retry_window_s (24 h) after the event; each request bounded by the timeout.
+    webhook_retry_base_s: float = Field(default=10.0, gt=0, le=3600)
+    webhook_retry_max_s: float = Field(default=3600.0, gt=0, le=86400)
+    webhook_retry_window_s: float = Field(default=86400.0, gt=0, le=7 * 86400)
+    webhook_timeout_s: float = Field(default=10.0, gt=0, le=60)
+    webhook_interval_s: float = Field(default=1.0, gt=0, le=3600)
+    webhook_workers: int = Field(default=2, ge=1, le=32)  # delivery threads per process
+
     @model_validator(mode="after")
     def _check_billing(self) -> Settings:
         days = self.billing_retry_days
@@ -159,6 +174,8 @@ class Settings(BaseSettings):
             or license_days[0] < 1
         ):
             raise ValueError("AZORA_LICENSE_CHARGE_RETRY_DAYS must be increasing whole days")
+        if not self.webhook_retry_base_s <= self.webhook_retry_max_s <= self.webhook_retry_window_s:
+            raise ValueError("webhook retries: base <= max <= window (AZORA_WEBHOOK_RETRY_*)")
         if self.payment_provider == "stripe" and not self.stripe_api_key:
             raise ValueError("AZORA_PAYMENT_PROVIDER=stripe needs AZORA_STRIPE_API_KEY")
         return self

@@ -43,14 +43,10 @@ from sqlalchemy.engine import make_url
 from azora.db import upgrade
 from ledger import Account, Ledger, NewEntry, Posting
 from ledger.store.engine import make_engine
-from monetization.rewards.leaderboard import (
-    BUCKET_DIGITS,
-    Leaderboards,
-    Projector,
-    bucket_bounds,
-    bucket_of,
-)
+from monetization.rewards.leaderboard import Leaderboards
 from monetization.rewards.model import REWARDS_POOL, Window, user_account, window_start
+from monetization.rewards.projection import Projector
+from monetization.rewards.scores import BUCKET_DIGITS, bucket_bounds, bucket_of
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 QUERIES = 300

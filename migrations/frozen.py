@@ -61,3 +61,43 @@ def drop_append_only_sql(dialect: str, table: str) -> list[str]:
             f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}",
         ]
     return [f"DROP TRIGGER IF EXISTS {table}_no_{op}" for op in ("update", "delete")]
+
+
+# --- the redemption state table, as migration 0060_rewards_states built its checks from ---
+# A copy of ``monetization/rewards/states.py`` at that revision (a unit test compares the
+# two): a later change of the table needs new names here and a new migration.
+
+REDEMPTION_STATUSES_0060 = (
+    "requested",
+    "held",
+    "minting",
+    "fulfilled",
+    "cancelled",
+    "rejected",
+    "failed",
+    "expired",
+)
+REDEMPTION_TRANSITIONS_0060 = (
+    ("requested", "held"),
+    ("held", "minting"),
+    ("held", "fulfilled"),
+    ("held", "cancelled"),
+    ("held", "rejected"),
+    ("held", "failed"),
+    ("held", "expired"),
+    ("minting", "fulfilled"),
+    ("minting", "failed"),
+    ("minting", "expired"),
+)
+REDEMPTION_INTENT_VALUES_0060 = ("fulfilled", "cancelled", "rejected", "failed")
+# status -> the intents a row in it may carry (None: no intent yet)
+REDEMPTION_INTENTS_0060: dict[str, tuple[str | None, ...]] = {
+    "requested": (None,),
+    "held": (None, "fulfilled", "cancelled", "rejected"),
+    "minting": ("fulfilled", "failed"),
+    "fulfilled": (None, "fulfilled", "cancelled", "rejected", "failed"),
+    "cancelled": (None, "fulfilled", "cancelled", "rejected", "failed"),
+    "rejected": (None, "fulfilled", "cancelled", "rejected", "failed"),
+    "failed": (None, "fulfilled", "cancelled", "rejected", "failed"),
+    "expired": (None, "fulfilled", "cancelled", "rejected", "failed"),
+}

@@ -11,6 +11,7 @@ from api.routers import (
     checkpoint,
     courses,
     entries,
+    events,
     instructors,
     leaderboards,
     library,
@@ -26,6 +27,7 @@ from api.routers import (
     rewards,
     social,
     tickets,
+    webhooks,
     whitelabel,
 )
 
@@ -56,4 +58,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     licenses.public,
     licenses.router,
     tickets.router,
+    # the change stream and webhooks (DESIGN §15)
+    events.router,
+    webhooks.router,
 )

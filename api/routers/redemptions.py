@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Query, status
@@ -12,18 +13,38 @@ from api.deps import Admin, IdempotencyKey, Reader, RewardsDep
 from api.ids import REPLAYED_HEADER, RedemptionPath, UserPath, UuidCursor
 from api.schemas.common import PROTECTED, problems
 from api.schemas.rewards import RedemptionCreate, RedemptionPage, RedemptionPublic, RejectBody
-from monetization.rewards import Rewards
+from ledger import LedgerError
+from monetization.rewards import Redemption, RedemptionStatus, Rewards
 from monetization.rewards.fulfilment import FULFILLERS
 from monetization.rewards.redemptions import PAGE_MAX
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/v1/users/{user_id}/redemptions", tags=["redemptions"],
                    responses=PROTECTED)  # fmt: skip
 
 
 def _process(rewards: Rewards, redemption_id: str) -> None:
-    # After the response: unlocks and withdrawals need no admin. A crash here is finished
-    # by `azora rewards settle`.
+    # After the response: withdrawals wait for the chain. A crash here is finished by
+    # `azora rewards settle` (and the maintenance loop).
     rewards.redemptions.process(redemption_id)
+
+
+def _settle(rewards: Rewards, r: Redemption, background: BackgroundTasks) -> Redemption:
+    """Fulfil an automatic redemption still held: at once when it needs no chain
+    (unlocks, course content), else after the answer (withdrawals). Returns the
+    redemption as it is now, which the answer shows."""
+    fulfiller = FULFILLERS[r.item_type]
+    if not fulfiller.automatic or r.status is not RedemptionStatus.HELD or r.intent is not None:
+        return r
+    if not fulfiller.synchronous:
+        background.add_task(_process, rewards, r.id)
+        return r
+    try:
+        rewards.redemptions.process(r.id)
+    except LedgerError as error:  # e.g. the ledger unavailable: held, settled later
+        log.warning("redemption %s: not fulfilled at once: %s", r.id, error.detail)
+    return rewards.redemptions.get(r.user_id, r.id)
 
 
 @router.post(
@@ -44,8 +65,10 @@ def request_redemption(
     """Redeem a catalog item: its price is held (a pending entry) until the redemption is
     fulfilled (posted) or cancelled, rejected, failed or expired (voided). 409
     `insufficient-funds` / `out-of-stock`; 422 `invalid-redemption` (merchandise needs a
-    `shipping_address`, a withdrawal an `eth_address`). Unlocks and withdrawals are
-    fulfilled right after the answer; merchandise waits for an admin."""
+    `shipping_address`, a withdrawal an `eth_address`). The answer shows the state when it
+    is sent: unlocks and course content are fulfilled before it (`fulfilled`); a withdrawal
+    is `held` and mints after it (then `minting`, `fulfilled` or `failed`); merchandise
+    stays `held` until an admin fulfils or rejects it."""
     policy.require_user_act(principal, user_id)
     redemption, created = rewards.redemptions.request(
         user_id,
@@ -54,8 +77,7 @@ def request_redemption(
         shipping_address=body.address(),
         eth_address=body.eth_address,
     )
-    if created and FULFILLERS[redemption.item_type].automatic:
-        background.add_task(_process, rewards, redemption.id)
+    redemption = _settle(rewards, redemption, background)
     headers = None if created else {REPLAYED_HEADER: "true"}
     payload = RedemptionPublic.build(redemption).model_dump(mode="json")
     return JSONResponse(payload, status.HTTP_201_CREATED, headers=headers)

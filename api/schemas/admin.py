@@ -20,7 +20,7 @@ class ApiKeyCreate(Input):
     )
 
     name: Annotated[StrictStr, Field(max_length=128)] = ""
-    scopes: Annotated[list[Scope], Field(min_length=1, max_length=3)]
+    scopes: Annotated[list[Scope], Field(min_length=1, max_length=len(Scope))]
 
 
 class ApiKeyPublic(BaseModel):

@@ -5,6 +5,7 @@ Amounts are AZR decimal strings in whole units (scale 18), as everywhere in the 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -48,6 +49,29 @@ ItemId = Annotated[
 
 def azr(units: int) -> str:
     return format_amount(units, AZR)
+
+
+# Amounts the rewards domain records in an entry's metadata, in base units (an earning's
+# rule): the API shows them in whole AZR like every other amount.
+METADATA_AMOUNTS = {"rule": ("amount", "daily_cap")}
+
+
+def public_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """An entry's metadata with its recorded amounts as AZR decimal strings."""
+    shown = dict(metadata)
+    for key, fields in METADATA_AMOUNTS.items():
+        nested = shown.get(key)
+        if isinstance(nested, Mapping):
+            shown[key] = {k: _azr_text(v) if k in fields else v for k, v in nested.items()}
+    return shown
+
+
+def _azr_text(value: object) -> object:
+    """Base units (``"5000000000000000000"``) -> ``"5.000000000000000000"``; anything else
+    (None, a value already in whole units) as it is."""
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return azr(int(value))
+    return value
 
 
 # --- earning ------------------------------------------------------------------------------
@@ -173,7 +197,7 @@ class RewardHistoryItem(BaseModel):
             amount=azr(h.amount),
             balance_after=azr(h.balance_after),
             effective_at=h.effective_at,
-            metadata=dict(h.metadata),
+            metadata=public_metadata(h.metadata),
         )
 
 

@@ -30,10 +30,11 @@ def _register() -> None:
         marketplace,
         rewards,
         serve,
+        webhooks,
     )
 
     modules = (database, ledger, serve, keys, chain, audit, rewards, billing)
-    for module in (*modules, marketplace, licensing, backup):
+    for module in (*modules, marketplace, licensing, webhooks, backup):
         module.register(main)
 
 

@@ -12,7 +12,7 @@ from ledger import Ledger
 from monetization.rewards.accounts import AccountOpener
 from monetization.rewards.config import RewardsConfig
 from monetization.rewards.earning import Earning, Earnings, HistoryItem, utcnow
-from monetization.rewards.leaderboard import Leaderboards, Projector
+from monetization.rewards.leaderboard import Leaderboards
 from monetization.rewards.model import (
     Board,
     CatalogItem,
@@ -21,11 +21,12 @@ from monetization.rewards.model import (
     ItemType,
     Ranked,
     Redemption,
-    RedemptionStatus,
     Window,
 )
+from monetization.rewards.projection import Projector
 from monetization.rewards.redemptions import MinterFactory, Redemptions
 from monetization.rewards.social import Friendship, Social
+from monetization.rewards.states import RedemptionStatus
 
 
 class Rewards:

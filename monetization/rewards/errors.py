@@ -35,9 +35,27 @@ class OutOfStock(Conflict):
 
 
 class RedemptionStateConflict(Conflict):
-    """The redemption already ended another way (e.g. cancel after fulfilment)."""
+    """The redemption ended (or is ending) another way: a cancel after a fulfilment, the
+    loser of two racing actions. It carries the state that won (``problem_fields``: the
+    redemption's id, its status, and the intent of an action still under way)."""
 
     code = "redemption-state-conflict"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        redemption_id: str | None = None,
+        status: str | None = None,
+        intent: str | None = None,
+    ) -> None:
+        super().__init__(detail)
+        fields = {
+            "redemption_id": redemption_id,
+            "redemption_status": status,
+            "redemption_intent": intent,
+        }
+        self.problem_fields: dict[str, str] = {k: v for k, v in fields.items() if v is not None}
 
 
 class TransfersDisabled(Conflict):

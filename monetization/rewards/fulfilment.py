@@ -1,8 +1,8 @@
 """Fulfilment: one small interface per redemption type.
 
 A :class:`Fulfiller` validates a request for its item type and says what finishing it
-means. The workflow (``redemptions.py``) owns the money side: it posts the hold once the
-fulfiller succeeds, and voids it when the fulfiller fails.
+means. The workflow (``redemptions.py``, ``settling.py``) owns the money side: it posts the
+hold once the fulfiller succeeds, and voids it when the fulfiller fails.
 
 * feature unlock / course content: record an entitlement (user, item, until) that the
   subscription and marketplace modules read; automatic.
@@ -44,6 +44,11 @@ class Fulfiller(Protocol):
     def automatic(self) -> bool:
         """Fulfilled right after the hold, without an admin."""
 
+    @property
+    def synchronous(self) -> bool:
+        """Fulfilled within the request that asks for it (no chain to wait for): the
+        answer already shows the final state. Other automatic types settle after it."""
+
     def validate(
         self, item: CatalogItem, shipping_address: Mapping[str, Any] | None, eth_address: str | None
     ) -> None:
@@ -59,6 +64,7 @@ class EntitlementFulfiller:
 
     item_type: ItemType
     automatic: bool = True
+    synchronous: bool = True
 
     def validate(
         self, item: CatalogItem, shipping_address: Mapping[str, Any] | None, eth_address: str | None
@@ -88,6 +94,7 @@ class EntitlementFulfiller:
 @dataclass(frozen=True)
 class MerchandiseFulfiller:
     automatic: bool = False
+    synchronous: bool = False
 
     def validate(
         self, item: CatalogItem, shipping_address: Mapping[str, Any] | None, eth_address: str | None
@@ -169,6 +176,7 @@ class Minter(Protocol):
 @dataclass(frozen=True)
 class WithdrawalFulfiller:
     automatic: bool = True
+    synchronous: bool = False  # the mint waits for the chain: settled after the answer
 
     def validate(
         self, item: CatalogItem, shipping_address: Mapping[str, Any] | None, eth_address: str | None

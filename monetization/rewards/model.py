@@ -29,6 +29,7 @@ from typing import Any
 from ledger import KIND_RE
 from ledger.errors import InvalidRequest
 from monetization.ids import SLUG_RE, USER_ID_RE, check_slug, check_user_id
+from monetization.rewards.states import RedemptionStatus  # statuses and table: states.py
 
 EVENT_TYPE_RE = KIND_RE  # an event type is a kind's tail: reward.earned.{event type}
 EVENT_TYPE_MAX_CHARS = 48  # "reward.earned." + 48 + "" <= the ledger's 64-character kinds
@@ -166,37 +167,6 @@ class CatalogItem:
     def unlock_days(self) -> int | None:
         days = self.metadata.get("days")
         return days if isinstance(days, int) and days > 0 else None
-
-
-class RedemptionStatus(StrEnum):
-    REQUESTED = "requested"  # row written, hold not yet confirmed (only seen after a crash)
-    HELD = "held"  # tokens reserved by a pending entry
-    MINTING = "minting"  # withdrawal: mint being signed, sent, or waiting for confirmation
-    FULFILLED = "fulfilled"  # hold posted
-    CANCELLED = "cancelled"  # by the user: hold voided
-    REJECTED = "rejected"  # by an admin: hold voided
-    FAILED = "failed"  # fulfilment failed (e.g. the mint reverted): hold voided
-    EXPIRED = "expired"  # the hold's deadline passed
-
-    @property
-    def terminal(self) -> bool:
-        return self in TERMINAL
-
-
-TERMINAL = frozenset(
-    {
-        RedemptionStatus.FULFILLED,
-        RedemptionStatus.CANCELLED,
-        RedemptionStatus.REJECTED,
-        RedemptionStatus.FAILED,
-        RedemptionStatus.EXPIRED,
-    }
-)
-OPEN = frozenset(set(RedemptionStatus) - TERMINAL)
-# How a voided hold ends the redemption, when nothing said otherwise before the void.
-VOID_OUTCOMES = frozenset(
-    {RedemptionStatus.CANCELLED, RedemptionStatus.REJECTED, RedemptionStatus.FAILED}
-)
 
 
 class MintState(StrEnum):

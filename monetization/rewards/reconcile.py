@@ -13,7 +13,8 @@ from sqlalchemy import Engine, func, select
 
 from ledger import Ledger, NotFound
 from monetization.rewards.fulfilment import Minter
-from monetization.rewards.model import WITHDRAWN, RedemptionStatus
+from monetization.rewards.model import WITHDRAWN
+from monetization.rewards.states import RedemptionStatus
 from monetization.rewards.tables import reward_redemptions
 
 

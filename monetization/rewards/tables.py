@@ -1,4 +1,5 @@
-"""Table definitions of the rewards domain; the schema itself is ``migrations/0004_rewards``.
+"""Table definitions of the rewards domain; the schema itself is ``migrations/0004_rewards``
+(and ``0060_rewards_states``: the redemption state checks).
 
 None of these is a journal table: token movements live in the ledger. Rules and the catalog
 are admin-edited configuration; redemptions are a workflow whose money side is a ledger
@@ -14,6 +15,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     Dialect,
     Index,
@@ -27,6 +29,7 @@ from sqlalchemy import (
 )
 
 from ledger.store.types import Amount, UTCDateTime
+from monetization.rewards.states import intent_check_sql, status_check_sql
 
 metadata = MetaData()
 
@@ -107,7 +110,7 @@ reward_redemptions = Table(
     Column("shipping_address", JSON),
     Column("eth_address", String(42)),
     Column("tx_hash", String(66)),
-    # The signed mint of a withdrawal, recorded before it is broadcast (see redemptions.py).
+    # The signed mint of a withdrawal, recorded before it is broadcast (see withdrawals.py).
     Column("mint_state", String(16)),
     Column("mint_chain_id", BigInteger),
     Column("mint_signer", String(42)),
@@ -120,6 +123,10 @@ reward_redemptions = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
     UniqueConstraint("user_id", "request_key", name="reward_redemptions_request_once"),
+    # From the state table (states.py); 0060 adds the same, and a trigger that refuses any
+    # status change the table lacks.
+    CheckConstraint(status_check_sql(), name="reward_redemptions_status"),
+    CheckConstraint(intent_check_sql(), name="reward_redemptions_intent"),
     Index("reward_redemptions_by_user", "user_id", "created_at"),
     Index("reward_redemptions_by_status", "status"),
 )
@@ -173,7 +180,7 @@ Index(
 
 # How many ranked users (score > 0) each score bucket holds, per window: a caller's rank is
 # the sum over the buckets above theirs plus a narrow count inside their own bucket. Kept
-# by the projector in the transaction that changes the scores (see leaderboard.py).
+# by the projector in the transaction that changes the scores (see projection.py).
 leaderboard_buckets = Table(
     "leaderboard_buckets",
     metadata,

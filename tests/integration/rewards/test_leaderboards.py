@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, delete, select, text, update
 
 from monetization.rewards import Rewards, Window
-from monetization.rewards import leaderboard as lb
+from monetization.rewards import scores as lb
 from monetization.rewards.errors import CapReached
 from monetization.rewards.model import (
     counts_as_earned,

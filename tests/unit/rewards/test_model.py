@@ -9,10 +9,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ledger import InvalidRequest
-from monetization.rewards import leaderboard as lb
+from monetization.rewards import scores as lb
 from monetization.rewards.errors import InvalidRedemption
 from monetization.rewards.fulfilment import FULFILLERS
-from monetization.rewards.leaderboard import Scope, windows_of
+from monetization.rewards.leaderboard import Scope
 from monetization.rewards.model import (
     CatalogItem,
     ItemType,
@@ -26,6 +26,7 @@ from monetization.rewards.model import (
     utc_day,
     window_start,
 )
+from monetization.rewards.scores import windows_of
 from monetization.rewards.tables import decode_sortable, encode_sortable
 
 ADDRESS = {"name": "A", "line1": "1 St", "city": "X", "postal_code": "1", "country": "NG"}

@@ -63,3 +63,36 @@ __all__ = [
     "UnknownAccount",
     "error_for",
 ]
+
+# The change stream, webhooks and the delivery-signature check.
+from azora_client.events import Event, EventPage, Events
+from azora_client.signature import (
+    SIGNATURE_HEADER,
+    SignatureError,
+    sign,
+    verify_signature,
+)
+from azora_client.webhooks import (
+    Attempt,
+    Delivery,
+    DeliveryPage,
+    Webhook,
+    WebhookPage,
+    Webhooks,
+)
+
+__all__ += [
+    "SIGNATURE_HEADER",
+    "Attempt",
+    "Delivery",
+    "DeliveryPage",
+    "Event",
+    "EventPage",
+    "Events",
+    "SignatureError",
+    "Webhook",
+    "WebhookPage",
+    "Webhooks",
+    "sign",
+    "verify_signature",
+]

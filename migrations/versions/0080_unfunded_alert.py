@@ -1,7 +1,7 @@
 """Anchoring's alerts learn ``unfunded``: the anchoring key cannot pay for gas.
 
-Revision ID: 0060_unfunded_alert
-Revises: 0050_licensing
+Revision ID: 0080_unfunded_alert
+Revises: 0070_webhooks
 Create Date: 2026-12-02
 """
 
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0060_unfunded_alert"
-down_revision: str | Sequence[str] | None = "0050_licensing"
+revision: str = "0080_unfunded_alert"
+down_revision: str | Sequence[str] | None = "0070_webhooks"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
