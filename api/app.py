@@ -17,6 +17,7 @@ from api.context import ApiContext, Lifecycle
 from api.deps import idempotency_key
 from api.errors import install_problem_handlers
 from api.limits import BodySizeLimit
+from api.observe import LatencyHistogram, RequestObserver
 from api.requestid import RequestIdMiddleware
 from api.routers import ROUTERS
 from api.routers.materials import UPLOAD_OVERHEAD_BYTES, UPLOAD_PATH
@@ -84,6 +85,9 @@ def create_app(context: ApiContext, lifecycle: Lifecycle | None = None) -> FastA
         max_bytes=context.config.max_body_bytes,
         streamed=((UPLOAD_PATH, context.config.upload_max_bytes + UPLOAD_OVERHEAD_BYTES),),
     )
+    # The latency covers every answer, 413s included.
+    app.state.latency = LatencyHistogram()
+    app.add_middleware(RequestObserver, histogram=app.state.latency)
     # Added last, so outermost: even a 413 of BodySizeLimit carries the request id.
     app.add_middleware(RequestIdMiddleware, log_access=context.config.access_log)
     install_problem_handlers(app)

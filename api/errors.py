@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.requestid import current_request_id
@@ -24,6 +25,8 @@ log = logging.getLogger(__name__)
 
 PROBLEM_BASE = "https://azora.dev/problems/"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+UNAVAILABLE_DETAIL = "the database is unavailable; retry with the same Idempotency-Key"
+RETRY_AFTER_S = "1"
 
 STATUS_BY_CODE: dict[str, int] = {
     # ledger: the request is malformed or names what does not exist (nothing written)
@@ -310,6 +313,13 @@ def _public_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
     ]
 
 
+def database_unreachable(error: DBAPIError) -> bool:
+    """The database did not answer (down, restarting, failing over, connection lost), as
+    opposed to refusing a statement: an operational or interface error, or a connection the
+    pool invalidated."""
+    return error.connection_invalidated or isinstance(error, (OperationalError, InterfaceError))
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Register the handlers that turn every failure into a problem response."""
 
@@ -350,6 +360,19 @@ def install_problem_handlers(app: FastAPI) -> None:
         code = _CODE_BY_HTTP_STATUS.get(error.status_code, "bad-request")
         detail = error.detail if isinstance(error.detail, str) else TITLES[code]
         return problem_response(code, detail, headers=error.headers)
+
+    @app.exception_handler(DBAPIError)
+    async def _database(_request: Request, error: DBAPIError) -> JSONResponse:
+        if not database_unreachable(error):
+            log.exception("database error", exc_info=error)
+            return problem_response("internal-error", "an unexpected error occurred")
+        # The server went away (a restart, a failover, a dropped connection): nothing this
+        # request did was acknowledged, and the same request again, with the same
+        # Idempotency-Key, is safe. The driver's text stays in the log.
+        log.warning("database unavailable: %s", type(error.orig).__name__)
+        return problem_response(
+            "unavailable", UNAVAILABLE_DETAIL, headers={"Retry-After": RETRY_AFTER_S}
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, error: Exception) -> JSONResponse:

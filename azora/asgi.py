@@ -7,6 +7,7 @@ from fastapi import FastAPI
 
 from api.app import create_app as create_api
 from azora.bootstrap import Container, build
+from azora.logs import configure as configure_logging
 
 
 def app_for(container: Container) -> FastAPI:
@@ -15,4 +16,6 @@ def app_for(container: Container) -> FastAPI:
 
 
 def create_app() -> FastAPI:
-    return app_for(build())
+    container = build()
+    configure_logging(container.settings.log_format)
+    return app_for(container)

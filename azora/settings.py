@@ -83,6 +83,8 @@ class Settings(BaseSettings):
     # the *other* processes; the process that revokes forgets it at once).
     key_cache_ttl_s: float = Field(default=2.0, ge=0, le=300)
     access_log: bool = False  # the HTTP server's line per request (costs throughput)
+    # `json`: the service's log lines as one JSON object each, with the request id.
+    log_format: Literal["text", "json"] = "text"
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     # HTTP worker processes; unset: one per CPU (each has its own group-commit writer).

@@ -24,6 +24,7 @@ beside a running service):
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable
@@ -48,6 +49,7 @@ from ledger.tokenlog import TokenLog
 log = logging.getLogger(__name__)
 
 BACKOFF_MAX_S = 60.0
+UNFUNDED_MARK = "insufficient funds"  # geth, anvil, besu and nethermind all say so
 IN_FLIGHT_MAX = 16  # rows the saga advances per round
 RECHECK_TAIL = 8  # confirmed anchors compared with the chain every round (reorgs hit the tail)
 MINED_REVERTS_MAX = 3  # anchors reverted on chain in a row before anchoring halts
@@ -143,6 +145,8 @@ class AnchorWorker:
                 reason = redact_text(str(error))
                 self.status.failed(f"{type(error).__name__}: {reason}", self.clock())
                 log.warning("anchoring round failed (retry in %.0fs): %s", wait_s, reason)
+                if UNFUNDED_MARK in reason.lower():
+                    self._unfunded(reason)
             stop.wait(wait_s)
 
     # --- alerts --------------------------------------------------------------------------
@@ -170,6 +174,16 @@ class AnchorWorker:
         ):
             level = logging.ERROR if kind in HALTING else logging.WARNING
             log.log(level, "ALERT anchoring %s on %s: %s", kind, self.contract, detail)
+
+    def _unfunded(self, reason: str) -> None:
+        """The node refused the send for gas: an alert an operator sees (/readyz, /metrics),
+        cleared by itself once an anchor lands; the loop keeps its bounded backoff."""
+        with contextlib.suppress(Exception):  # the database may be the next thing down
+            self._alert(
+                "unfunded",
+                f"the anchoring key {self.sender.address} cannot pay for gas; fund it "
+                f"(retrying with backoff up to {BACKOFF_MAX_S:.0f} s): {reason}",
+            )
 
     def _halt(self, kind: str, detail: str, size: int | None) -> RoundResult:
         self._alert(kind, detail)

@@ -23,7 +23,7 @@ from chain.tables import anchors, chain_alerts
 from ledger.tokenlog import TokenLog
 
 HALTING = ("refused", "inconsistent-log")
-HEALING = ("rollback", "nonce-gap")
+HEALING = ("rollback", "nonce-gap", "unfunded")
 DETAIL_MAX_CHARS = 2000
 
 

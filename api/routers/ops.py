@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import func, select, text
 
@@ -56,8 +56,9 @@ def readyz(context: Context) -> JSONResponse:
 
 
 @router.get("/metrics", response_class=PlainTextResponse)
-def metrics(context: Context) -> PlainTextResponse:
-    """Prometheus text format: journal head, token log size, anchors by status, alerts."""
+def metrics(context: Context, request: Request) -> PlainTextResponse:
+    """Prometheus text format: journal head, token log size, anchors by status, alerts, and
+    this worker process's request latency."""
     engine = context.ledger.engine
     head = context.ledger.head_seq()
     with engine.connect() as conn:
@@ -100,4 +101,7 @@ def metrics(context: Context) -> PlainTextResponse:
             "# TYPE azora_anchor_lag_seconds gauge",
             f"azora_anchor_lag_seconds {anchoring.lag_s or 0:.3f}",
         ]
+    latency = getattr(request.app.state, "latency", None)
+    if latency is not None:
+        lines += latency.render()
     return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")

@@ -20,6 +20,7 @@ def main(ctx: click.Context) -> None:
 def _register() -> None:
     from azora.cli import (
         audit,
+        backup,
         billing,
         chain,
         database,
@@ -33,7 +34,7 @@ def _register() -> None:
     )
 
     modules = (database, ledger, serve, keys, chain, audit, rewards, billing)
-    for module in (*modules, marketplace, licensing, webhooks):
+    for module in (*modules, marketplace, licensing, webhooks, backup):
         module.register(main)
 
 

@@ -68,12 +68,15 @@ def serve(state: CliState, host: str | None, port: int | None, workers: int | No
             interface=Interfaces.ASGI,
             workers=workers or settings.workers or os.cpu_count() or 1,
             loop=Loops.uvloop,
-            log_dictconfig=logging_config(),
+            log_dictconfig=logging_config(log_format=settings.log_format),
             log_access=False,  # the app writes access lines itself, with the request id
             websockets=False,
             # A stopping worker waits for open responses; SSE streams end within
             # AZORA_EVENTS_STREAM_MAX_S (their clients resume elsewhere), then the rest stops.
             workers_kill_timeout=int(settings.events_stream_max_s) + SHUTDOWN_GRACE_S,
+            # A worker that dies (OOM killer, a crash, SIGKILL) is started again; the
+            # others serve meanwhile. Without this the whole server would exit.
+            respawn_failed_workers=True,
         ).serve()
     finally:
         if started is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from fastapi import FastAPI
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, ProgrammingError
 
 import ledger
 from api.errors import STATUS_BY_CODE, ledger_code, ledger_problem
@@ -83,3 +84,52 @@ def test_body_limit_by_content_length_and_by_stream() -> None:
 
     streamed = client.post("/echo", content=chunks(), headers={"content-type": "application/json"})
     assert streamed.status_code == 413
+
+
+class _DriverError(Exception):
+    """Stands in for a driver exception; its text must never reach a client."""
+
+
+def _failing_app(error: Exception) -> FastAPI:
+    from api.errors import install_problem_handlers
+
+    app = FastAPI()
+    install_problem_handlers(app)
+
+    @app.get("/fail")
+    def fail() -> None:
+        raise error
+
+    return app
+
+
+DRIVER_TEXT = "connection to server at 10.0.0.7 port 5432 failed: password=hunter2"
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        OperationalError("SELECT 1", {}, _DriverError(DRIVER_TEXT)),
+        InterfaceError("SELECT 1", {}, _DriverError(DRIVER_TEXT)),
+        DBAPIError("SELECT 1", {}, _DriverError(DRIVER_TEXT), connection_invalidated=True),
+    ],
+    ids=["operational", "interface", "invalidated"],
+)
+def test_a_database_that_does_not_answer_is_503_and_retryable(error: Exception) -> None:
+    from fastapi.testclient import TestClient
+
+    answer = TestClient(_failing_app(error), raise_server_exceptions=False).get("/fail")
+    assert answer.status_code == 503
+    assert answer.headers["retry-after"] == "1"
+    assert answer.json()["type"].endswith("/unavailable")
+    assert "hunter2" not in answer.text and "10.0.0.7" not in answer.text
+
+
+def test_a_statement_the_database_refuses_stays_a_500_without_its_text() -> None:
+    from fastapi.testclient import TestClient
+
+    error = ProgrammingError("SELECT nope", {}, _DriverError(DRIVER_TEXT))
+    answer = TestClient(_failing_app(error), raise_server_exceptions=False).get("/fail")
+    assert answer.status_code == 500
+    assert answer.json()["type"].endswith("/internal-error")
+    assert "hunter2" not in answer.text and "nope" not in answer.text
