@@ -15,6 +15,7 @@ from fastapi.routing import APIRoute
 
 from api.context import ApiContext, Lifecycle
 from api.errors import install_problem_handlers
+from api.fastpath import LedgerApp
 from api.limits import BodySizeLimit
 from api.routers import ROUTERS
 from api.routers.materials import UPLOAD_OVERHEAD_BYTES, UPLOAD_PATH
@@ -52,7 +53,7 @@ def create_app(context: ApiContext, lifecycle: Lifecycle | None = None) -> FastA
             if lifecycle is not None:
                 lifecycle.stop()
 
-    app = FastAPI(
+    app = LedgerApp(
         title="Azora Ledger",
         version="0.1.0",
         description=DESCRIPTION,
