@@ -41,8 +41,6 @@ from chain.proofs import Proofs
 from chain.runtime import ChainConfig, ChainRuntime
 from ledger import Ledger
 from ledger.store.engine import make_engine
-from ledger.writer import GroupCommitWriter
-from ledger.writer_service import WriterService
 from monetization.billing import Billing, BillingConfig, build_billing
 from monetization.licensing import (
     DnsTxtResolver,
@@ -98,16 +96,7 @@ class Container:
 
     @cached_property
     def ledger(self) -> Ledger:
-        return Ledger(
-            self.engine,
-            clock=self.clock,
-            group_commit=self._group_commit,
-            writer_socket=self.settings.writer_socket,
-        )
-
-    def writer_service(self, path: str) -> WriterService:
-        """The one ledger writer that ``azora serve``'s workers share, served at ``path``."""
-        return WriterService(GroupCommitWriter(self.engine, self.clock), path)
+        return Ledger(self.engine, clock=self.clock, group_commit=self._group_commit)
 
     @cached_property
     def keys(self) -> KeyStore:

@@ -82,11 +82,8 @@ class Settings(BaseSettings):
     access_log: bool = False  # the HTTP server's line per request (costs throughput)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
-    # HTTP worker processes; unset: one per CPU.
+    # HTTP worker processes; unset: one per CPU (each has its own group-commit writer).
     workers: int | None = Field(default=None, ge=1, le=64)
-    # The Unix socket of the one ledger writer the workers share (``azora serve`` starts it
-    # and sets this for its workers on PostgreSQL); unset: each process writes for itself.
-    writer_socket: str | None = None
 
     # --- background work -----------------------------------------------------------------
     maintenance_interval_s: float = Field(default=5.0, gt=0, le=3600)

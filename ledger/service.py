@@ -38,7 +38,6 @@ from ledger.store.engine import WRITE_TXN
 from ledger.store.rows import entry_from_row, line_from_row
 from ledger.store.tables import accounts, balances, entries, entry_lines
 from ledger.writer import DirectWriter, GroupCommitWriter
-from ledger.writer_service import RemoteWriter
 
 HISTORY_MAX_LIMIT = 500
 EXPIRE_BATCH_MAX = 1000
@@ -54,8 +53,7 @@ class Ledger:
     ``group_commit=True`` (the default) sends writes through writer threads that commit
     concurrent requests together (``writer_threads``: two on PostgreSQL, one on SQLite, see
     :class:`~ledger.writer.GroupCommitWriter`); ``False`` gives each call its own
-    transaction. ``writer_socket``: asyncio callers hand their commands to the writer
-    service there, shared with other processes (:mod:`ledger.writer_service`).
+    transaction.
     Call :meth:`close` when done.
     """
 
@@ -68,22 +66,16 @@ class Ledger:
         hooks: Sequence[BatchHook] = (),
         max_batch: int = 1000,
         writer_threads: int | None = None,
-        writer_socket: str | None = None,
     ) -> None:
         self.engine = engine
         self.clock = clock
         # The token log is part of the journal: the writer appends it in the same
         # transaction, always; ``hooks`` run after it.
-        self._writer: GroupCommitWriter | DirectWriter | RemoteWriter
-        if not group_commit:
-            self._writer = DirectWriter(engine, clock, hooks)
-        elif writer_socket is not None:  # asyncio callers: the writer the processes share
-            self._writer = RemoteWriter(
-                writer_socket,
-                lambda: GroupCommitWriter(engine, clock, hooks, max_batch, writer_threads),
-            )
-        else:
-            self._writer = GroupCommitWriter(engine, clock, hooks, max_batch, writer_threads)
+        self._writer: GroupCommitWriter | DirectWriter = (
+            GroupCommitWriter(engine, clock, hooks, max_batch, writer_threads)
+            if group_commit
+            else DirectWriter(engine, clock, hooks)
+        )
 
     def close(self) -> None:
         self._writer.close()

@@ -8,7 +8,6 @@ import click
 
 from azora.cli.base import CliState, pass_state
 from azora.settings import Settings
-from azora.writerproc import WriterProcess
 from chain.errors import ChainError
 from chain.localnode import stop_pid
 from chain.redact import redact_url
@@ -56,11 +55,6 @@ def serve(state: CliState, host: str | None, port: int | None, workers: int | No
     settings: Settings = container.settings
     started = _prepare_chain(state) if settings.anchoring and not settings.token_address else None
     state.close()  # the workers build their own containers
-    writer = None
-    if settings.database_url.startswith("postgresql") and not settings.writer_socket:
-        writer = WriterProcess()  # one writer for every worker: see azora/writerproc.py
-        writer.start()
-        os.environ["AZORA_WRITER_SOCKET"] = writer.path
     try:
         Granian(
             "azora.asgi:create_app",
@@ -74,8 +68,6 @@ def serve(state: CliState, host: str | None, port: int | None, workers: int | No
             websockets=False,
         ).serve()
     finally:
-        if writer is not None:
-            writer.stop()
         if started is not None:
             click.echo(f"stopping the local anvil (pid {started})", err=True)
             stop_pid(started)
