@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from api import fastpath
+from api.routers import entries
 from tests.integration.api.conftest import ADMIN, Api, bearer, make_client
 
 _keys = itertools.count()
@@ -50,8 +51,8 @@ def direct(api: Api, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
 
         return wrapper
 
-    monkeypatch.setattr(fastpath, "record_entry", counting("single", fastpath.record_entry))
-    monkeypatch.setattr(fastpath, "record_batch", counting("batch", fastpath.record_batch))
+    monkeypatch.setattr(fastpath, "record_entry", counting("single", entries.record_entry))
+    monkeypatch.setattr(fastpath, "record_batch", counting("batch", entries.record_batch))
     yield answered
 
 
