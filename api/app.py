@@ -16,6 +16,7 @@ from fastapi.routing import APIRoute
 from api.context import ApiContext, Lifecycle
 from api.deps import idempotency_key
 from api.errors import install_problem_handlers
+from api.fastpath import LedgerApp
 from api.limits import BodySizeLimit
 from api.observe import LatencyHistogram, RequestObserver
 from api.requestid import RequestIdMiddleware
@@ -69,7 +70,7 @@ def create_app(context: ApiContext, lifecycle: Lifecycle | None = None) -> FastA
             if lifecycle is not None:
                 lifecycle.stop()
 
-    app = FastAPI(
+    app = LedgerApp(
         title="Azora Ledger",
         version="0.1.0",
         description=DESCRIPTION,

@@ -64,7 +64,8 @@ def _unauthorized(detail: str) -> ApiProblem:
     return ApiProblem("unauthorized", detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-async def _authenticate(context: ApiContext, presented: str) -> Principal:
+async def authenticate(context: ApiContext, presented: str) -> Principal:
+    """The principal of bearer credentials ``presented``; :class:`ApiProblem` 401 if none."""
     admin_key = context.config.admin_api_key
     if admin_key and hmac.compare_digest(presented.encode(), admin_key.encode()):
         return Principal(PrincipalKind.KEY, ENV_ADMIN_KEY_ID, frozenset({Scope.ADMIN}))
@@ -93,15 +94,23 @@ async def get_principal(
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise _unauthorized("send Authorization: Bearer <API key or user token>")
-    principal = await _authenticate(context, credentials.credentials)
+    principal = await authenticate(context, credentials.credentials)
+    refusal = rate_limited(context, principal)
+    if refusal is not None:
+        raise refusal
+    return principal
+
+
+def rate_limited(context: ApiContext, principal: Principal) -> ApiProblem | None:
+    """Spend one of ``principal``'s rate tokens; the 429 problem when it has none left."""
     wait_s = context.limiter.take(principal.name)
     if wait_s > 0:
-        raise ApiProblem(
+        return ApiProblem(
             "rate-limited",
             f"{principal.name} is over its request rate; retry later",
             headers=retry_after_header(wait_s),
         )
-    return principal
+    return None
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 MAX_SERIES = 2000  # (method, route, status class) combinations kept per process
 UNMATCHED = "<unmatched>"
+_OBSERVED = "azora.observed"  # scope key: this request's latency is being measured
 
 
 @dataclass
@@ -78,9 +79,10 @@ class RequestObserver:
         self.app, self.histogram = app, histogram
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
+        if scope["type"] != "http" or scope.get(_OBSERVED):
+            await self.app(scope, receive, send)  # counted once, by the outermost observer
             return
+        scope[_OBSERVED] = True
         started = time.perf_counter()
         status = 500
 

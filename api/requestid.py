@@ -67,7 +67,9 @@ class RequestIdMiddleware:
         self.app, self.log_access = app, log_access
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or _current.get() is not None:
+            # Not HTTP, or inside a request that already has its id (the write routes'
+            # direct path handing a request to the full application): that one answers it.
             await self.app(scope, receive, send)
             return
         presented = next((v for k, v in scope.get("headers", ()) if k == b"x-request-id"), None)

@@ -87,7 +87,7 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
-    # HTTP worker processes; unset: one per CPU (each has its own group-commit writer).
+    # HTTP worker processes; unset: one per two CPUs (each has its own group-commit writer).
     workers: int | None = Field(default=None, ge=1, le=64)
 
     # --- background work -----------------------------------------------------------------

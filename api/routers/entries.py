@@ -37,7 +37,7 @@ from api.schemas.entries import (
     HoldPublic,
     entry_json,
 )
-from ledger import EntryFilter, EntryType, HoldAction, LedgerError, NewEntry, Posted
+from ledger import EntryFilter, EntryType, HoldAction, Ledger, LedgerError, NewEntry, Posted
 
 router = APIRouter(prefix="/v1/entries", tags=["entries"], responses=PROTECTED)
 
@@ -72,9 +72,13 @@ async def post_entry(
 ) -> JSONResponse:
     """Record an entry (or, with `pending`, a hold). A retry with the same Idempotency-Key
     and body answers with the original entry; with another body, 409 `idempotency-conflict`."""
-    posted = await book.post_entry_async(
-        body.to_ledger(), principal=principal.name, idempotency_key=key
-    )
+    return await record_entry(book, body.to_ledger(), principal.name, key)
+
+
+async def record_entry(book: Ledger, request: NewEntry, principal: str, key: str) -> JSONResponse:
+    """What ``POST /v1/entries`` answers once the request is parsed and authorized (also
+    called by :mod:`api.fastpath`); a ledger refusal is raised."""
+    posted = await book.post_entry_async(request, principal=principal, idempotency_key=key)
     headers = {REPLAYED_HEADER: "true"} if posted.replayed else None
     return FastJSONResponse(entry_json(posted.entry), status.HTTP_201_CREATED, headers=headers)
 
@@ -88,6 +92,12 @@ async def post_batch(body: BatchCreate, book: LedgerDep, principal: Writer) -> J
     """Record up to 1,000 entries, each with its own `idempotency_key` and its own result
     (`status` is what that entry alone would have answered). Entries are independent: one
     refused entry does not stop the others."""
+    return await record_batch(book, body, principal.name)
+
+
+async def record_batch(book: Ledger, body: BatchCreate, principal: str) -> JSONResponse:
+    """What ``POST /v1/entries/batch`` answers once the body is parsed and the caller
+    authorized (also called by :mod:`api.fastpath`)."""
     outcomes: list[Posted | LedgerError | None] = [None] * len(body.entries)
     requests: list[tuple[NewEntry, str | None]] = []
     slots: list[int] = []
@@ -97,7 +107,7 @@ async def post_batch(body: BatchCreate, book: LedgerDep, principal: Writer) -> J
             slots.append(i)
         except LedgerError as error:
             outcomes[i] = error
-    posted = await book.post_entries_async(requests, principal=principal.name)
+    posted = await book.post_entries_async(requests, principal=principal)
     for i, outcome in zip(slots, posted, strict=True):
         outcomes[i] = outcome
     results = [
