@@ -1,0 +1,76 @@
+"""Course search at scale: a stored word vector on PostgreSQL, ranked within one score.
+
+Revision ID: 0041_market_search
+Revises: 0050_licensing
+Create Date: 2026-12-02
+
+PostgreSQL: ``search_vector`` is a stored generated ``tsvector`` holding every word of the
+course and every word of its title once more behind ``@`` (``@python``), so a search and its
+ranking read one column and one GIN index (partial: published courses), and ANALYZE keeps
+per-word statistics the planner needs to choose between the index and a walk in sort order.
+The expression index of 0040, which rebuilt the vector for every row it looked at, goes.
+``market_courses_relevance`` is the order relevance walks within one score.
+
+SQLite: FTS5 keeps the words as before; the column exists as a virtual ``NULL`` so both back
+ends have the same columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0041_market_search"
+down_revision: str | Sequence[str] | None = "0050_licensing"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+PUBLISHED = "status = 'published'"
+PG_VECTOR = (
+    "ALTER TABLE market_courses ADD COLUMN search_vector tsvector GENERATED ALWAYS AS ("
+    "array_to_tsvector(string_to_array(btrim(search_tokens || ' ' || "
+    r"regexp_replace(title_tokens, '(\S+)', '@\1', 'g')), ' '))) STORED"
+)
+PG_UPGRADE = [
+    PG_VECTOR,
+    "DROP INDEX IF EXISTS market_courses_search",
+    "CREATE INDEX market_courses_words ON market_courses USING gin (search_vector) "
+    f"WHERE {PUBLISHED}",
+    "CREATE INDEX market_courses_relevance ON market_courses "
+    f"(purchase_count, published_at, num) WHERE {PUBLISHED}",
+    "ANALYZE market_courses",
+]
+PG_DOWNGRADE = [
+    "DROP INDEX IF EXISTS market_courses_relevance",
+    "DROP INDEX IF EXISTS market_courses_words",
+    "ALTER TABLE market_courses DROP COLUMN IF EXISTS search_vector",
+    "CREATE INDEX market_courses_search ON market_courses USING gin "
+    "(array_to_tsvector(string_to_array(search_tokens, ' ')))",
+]
+SQLITE_UPGRADE = [
+    "ALTER TABLE market_courses ADD COLUMN search_vector TEXT GENERATED ALWAYS AS (NULL) VIRTUAL"
+]
+SQLITE_DOWNGRADE = ["ALTER TABLE market_courses DROP COLUMN search_vector"]
+
+
+def _run(statements: list[str]) -> None:
+    for statement in statements:
+        op.execute(sa.text(statement))
+
+
+def upgrade() -> None:
+    dialect = op.get_bind().dialect.name
+    if dialect == "postgresql":
+        _run(PG_UPGRADE)
+    elif dialect == "sqlite":
+        _run(SQLITE_UPGRADE)
+
+
+def downgrade() -> None:
+    dialect = op.get_bind().dialect.name
+    if dialect == "postgresql":
+        _run(PG_DOWNGRADE)
+    elif dialect == "sqlite":
+        _run(SQLITE_DOWNGRADE)
