@@ -5,9 +5,10 @@ Revises: 0050_licensing
 Create Date: 2026-12-02
 
 PostgreSQL: ``search_vector`` is a stored generated ``tsvector`` holding every word of the
-course and every word of its title once more behind ``@`` (``@python``), so a search and its
-ranking read one column and one GIN index (partial: published courses), and ANALYZE keeps
-per-word statistics the planner needs to choose between the index and a walk in sort order.
+course, every word of its title once more behind ``@`` (``@python``) and every tag behind
+``#`` (``#ml-ops``), so a search, its ranking and the tag filter read one column and one GIN
+index (partial: published courses), and ANALYZE keeps per-word statistics the planner needs
+to choose between the index and a walk in sort order.
 The expression index of 0040, which rebuilt the vector for every row it looked at, goes.
 ``market_courses_relevance`` is the order relevance walks within one score.
 
@@ -30,8 +31,10 @@ depends_on: str | Sequence[str] | None = None
 PUBLISHED = "status = 'published'"
 PG_VECTOR = (
     "ALTER TABLE market_courses ADD COLUMN search_vector tsvector GENERATED ALWAYS AS ("
-    "array_to_tsvector(string_to_array(btrim(search_tokens || ' ' || "
-    r"regexp_replace(title_tokens, '(\S+)', '@\1', 'g')), ' '))) STORED"
+    "array_to_tsvector(string_to_array(btrim(regexp_replace(search_tokens"
+    r" || ' ' || regexp_replace(title_tokens, '(\S+)', '@\1', 'g')"
+    " || ' ' || regexp_replace(regexp_replace(tags::text, '[^a-z0-9_.-]+', ' ', 'g'),"
+    r" '([a-z0-9_.-]+)', '#\1', 'g'), ' +', ' ', 'g')), ' '))) STORED"
 )
 PG_UPGRADE = [
     PG_VECTOR,

@@ -41,12 +41,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import TSQUERY
 
+from monetization.ids import SLUG_RE
 from monetization.marketplace.errors import InvalidCursor
 from monetization.marketplace.model import Course, CourseStatus, Level
 from monetization.marketplace.store import course_from_row
 from monetization.marketplace.tables import (
     COURSE_COLUMNS,
     FTS_TABLE,
+    TAG_MARK,
     TITLE_MARK,
     market_course_tags,
     market_courses,
@@ -119,13 +121,16 @@ class CourseSearch:
         found = query_words(check_text(query.q, "q", Q_MAX_CHARS)) if query.q else []
         sort = query.effective_sort(bool(found))
         after = decode_cursor(query.cursor, sort) if query.cursor is not None else None
-        where = [C.c.status == CourseStatus.PUBLISHED.value, *_filters(query)]
+        # PostgreSQL finds the tag in the word vector (with the words, in one index and its
+        # statistics); SQLite in market_course_tags.
+        where = [C.c.status == CourseStatus.PUBLISHED.value, *_filters(query, self.postgres)]
+        lexemes = _lexemes(found, query.tag) if self.postgres else []
         with self.engine.connect() as conn:
             if self.postgres and sort is Sort.RELEVANCE:
-                rows = _ranked(conn, where, found, after, query.limit + 1)
+                rows = _ranked(conn, where, found, lexemes, after=after, limit=query.limit + 1)
             else:
                 rows = self._sorted(
-                    conn, where, found, sort=sort, after=after, limit=query.limit + 1
+                    conn, where, found, lexemes, sort=sort, after=after, limit=query.limit + 1
                 )
         more = len(rows) > query.limit
         rows = rows[: query.limit]
@@ -137,6 +142,7 @@ class CourseSearch:
         conn: Connection,
         where: list[ColumnElement[bool]],
         found: list[str],
+        lexemes: list[str],
         *,
         sort: Sort,
         after: list[Any] | None,
@@ -148,28 +154,23 @@ class CourseSearch:
         keys = _sort_keys(sort, score)
         stmt: Select[Any] = select(*COURSE_COLUMNS, score.label("score")).where(*where)
         params: dict[str, str] = {}
-        if found:
-            stmt = stmt.where(self._matches())
-            params["fts"] = self._all_words(found)
+        if lexemes:
+            stmt = stmt.where(_vector_matches())
+            params["fts"] = " & ".join(lexemes)
+        elif found:
+            stmt = stmt.where(
+                C.c.num.in_(
+                    select(literal_column("rowid"))
+                    .select_from(text(FTS_TABLE))
+                    .where(text(f"{FTS_TABLE} MATCH :fts"))
+                )
+            )
+            # Words are [a-z0-9] only (text.words): quoting them is all the escaping needed.
+            params["fts"] = " ".join(f'"{w}"' for w in found)
         if after is not None:
             stmt = stmt.where(_after(keys, sort, after))
         order = [k.asc() if sort is Sort.PRICE_ASC else k.desc() for k in keys]
         return list(conn.execute(stmt.order_by(*order).limit(limit), params).all())
-
-    def _matches(self) -> ColumnElement[bool]:
-        if self.postgres:
-            return _vector_matches()
-        return C.c.num.in_(
-            select(literal_column("rowid"))
-            .select_from(text(FTS_TABLE))
-            .where(text(f"{FTS_TABLE} MATCH :fts"))
-        )
-
-    def _all_words(self, found: list[str]) -> str:
-        # Words are [a-z0-9] only (text.words), so quoting them is all the escaping needed.
-        if self.postgres:
-            return " & ".join(f"'{w}'" for w in found)
-        return " ".join(f'"{w}"' for w in found)
 
     def _score(self, found: list[str]) -> ColumnElement[int]:
         """How many query words the title holds (0 without words), SQLite's way."""
@@ -190,12 +191,19 @@ def _vector_matches() -> ColumnElement[bool]:
     return C.c.search_vector.op("@@")(cast(bindparam("fts"), TSQUERY)).self_group()
 
 
-def tier_query(found: list[str], score: int) -> str:
-    """The ``tsquery`` of the courses holding every word of ``found`` and exactly ``score``
-    of them in the title (title words are marked in ``search_vector``, tables.py): the
-    words, and one alternative per choice of ``score`` title words."""
+def _lexemes(found: list[str], tag: str | None) -> list[str]:
+    """The ``tsquery`` terms every match holds: the words and the marked tag. Words are
+    [a-z0-9] (text.words) and tags slugs ([a-z0-9_.-]): quoting is all the escaping needed."""
+    assert tag is None or SLUG_RE.fullmatch(tag), tag
+    return [f"'{w}'" for w in found] + ([] if tag is None else [f"'{TAG_MARK}{tag}'"])
+
+
+def tier_query(found: list[str], score: int, lexemes: list[str]) -> str:
+    """The ``tsquery`` of the courses holding every term of ``lexemes`` (the words of
+    ``found`` among them) and exactly ``score`` words of ``found`` in the title (title words
+    are marked in ``search_vector``, tables.py): one alternative per choice of title words."""
     assert found and 0 <= score <= len(found), (found, score)
-    every = " & ".join(f"'{w}'" for w in found)
+    every = " & ".join(lexemes)
     choices = [
         " & ".join(f"'{TITLE_MARK}{w}'" if w in chosen else f"!'{TITLE_MARK}{w}'" for w in found)
         for chosen in combinations(found, score)
@@ -207,6 +215,8 @@ def _ranked(
     conn: Connection,
     where: list[ColumnElement[bool]],
     found: list[str],
+    lexemes: list[str],
+    *,
     after: list[Any] | None,
     limit: int,
 ) -> list[Any]:
@@ -225,7 +235,7 @@ def _ranked(
         if after is not None and score == after[0]:
             stmt = stmt.where(tuple_(*tail) < tuple_(*after[1:]))
         stmt = stmt.order_by(*(k.desc() for k in tail)).limit(limit - len(rows))
-        rows += conn.execute(stmt, {"fts": tier_query(found, score)}).all()
+        rows += conn.execute(stmt, {"fts": tier_query(found, score, lexemes)}).all()
         if len(rows) >= limit:
             break
     return rows
@@ -234,8 +244,8 @@ def _ranked(
 # --- filters and sort keys ---------------------------------------------------------------------
 
 
-def _filters(query: SearchQuery) -> list[ColumnElement[bool]]:
-    """Every filter but the words."""
+def _filters(query: SearchQuery, tag_in_vector: bool) -> list[ColumnElement[bool]]:
+    """Every filter but the words (and the tag, when the word vector holds it)."""
     where: list[ColumnElement[bool]] = []
     for column, value in (
         (C.c.category, query.category),
@@ -245,7 +255,7 @@ def _filters(query: SearchQuery) -> list[ColumnElement[bool]]:
     ):
         if value is not None:
             where.append(column == value)
-    if query.tag is not None:
+    if query.tag is not None and not tag_in_vector:
         tags = market_course_tags
         where.append(C.c.num.in_(select(tags.c.course_num).where(tags.c.tag == query.tag)))
     if query.min_price is not None:
