@@ -5,11 +5,12 @@ Revises: 0050_licensing
 Create Date: 2026-12-02
 
 PostgreSQL: ``search_vector`` is a stored generated ``tsvector`` holding every word of the
-course, every word of its title once more behind ``@`` (``@python``) and every tag behind
-``#`` (``#ml-ops``), so a search, its ranking and the tag filter read one column and one GIN
-index (partial: published courses), and ANALYZE keeps per-word statistics the planner needs
-to choose between the index and a walk in sort order.
-The expression index of 0040, which rebuilt the vector for every row it looked at, goes.
+course, every word of its title once more behind ``@`` (``@python``), every tag behind
+``#`` (``#ml-ops``), and the category, level and language (``category=music``), so a
+search, its ranking and those filters read one column and one GIN index (partial: published
+courses), and ANALYZE keeps per-word statistics the planner needs to choose between the
+index and a walk in sort order. The expression index of 0040, which rebuilt the vector for
+every row it looked at, goes.
 ``market_courses_relevance`` is the order relevance walks within one score.
 
 SQLite: FTS5 keeps the words as before; the column exists as a virtual ``NULL`` so both back
@@ -34,7 +35,9 @@ PG_VECTOR = (
     "array_to_tsvector(string_to_array(btrim(regexp_replace(search_tokens"
     r" || ' ' || regexp_replace(title_tokens, '(\S+)', '@\1', 'g')"
     " || ' ' || regexp_replace(regexp_replace(tags::text, '[^a-z0-9_.-]+', ' ', 'g'),"
-    r" '([a-z0-9_.-]+)', '#\1', 'g'), ' +', ' ', 'g')), ' '))) STORED"
+    r" '([a-z0-9_.-]+)', '#\1', 'g')"
+    " || ' category=' || category || ' level=' || level"
+    " || ' language=' || language, ' +', ' ', 'g')), ' '))) STORED"
 )
 PG_UPGRADE = [
     PG_VECTOR,

@@ -41,13 +41,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import TSQUERY
 
-from monetization.ids import SLUG_RE
 from monetization.marketplace.errors import InvalidCursor
 from monetization.marketplace.model import Course, CourseStatus, Level
 from monetization.marketplace.store import course_from_row
 from monetization.marketplace.tables import (
+    CATEGORY_MARK,
     COURSE_COLUMNS,
     FTS_TABLE,
+    LANGUAGE_MARK,
+    LEVEL_MARK,
     TAG_MARK,
     TITLE_MARK,
     market_course_tags,
@@ -123,8 +125,8 @@ class CourseSearch:
         after = decode_cursor(query.cursor, sort) if query.cursor is not None else None
         # PostgreSQL finds the tag in the word vector (with the words, in one index and its
         # statistics); SQLite in market_course_tags.
-        where = [C.c.status == CourseStatus.PUBLISHED.value, *_filters(query, self.postgres)]
-        lexemes = _lexemes(found, query.tag) if self.postgres else []
+        lexemes = _lexemes(found, query) if self.postgres else []
+        where = [C.c.status == CourseStatus.PUBLISHED.value, *_filters(query, bool(lexemes))]
         with self.engine.connect() as conn:
             if self.postgres and sort is Sort.RELEVANCE:
                 rows = _ranked(conn, where, found, lexemes, after=after, limit=query.limit + 1)
@@ -191,11 +193,25 @@ def _vector_matches() -> ColumnElement[bool]:
     return C.c.search_vector.op("@@")(cast(bindparam("fts"), TSQUERY)).self_group()
 
 
-def _lexemes(found: list[str], tag: str | None) -> list[str]:
-    """The ``tsquery`` terms every match holds: the words and the marked tag. Words are
-    [a-z0-9] (text.words) and tags slugs ([a-z0-9_.-]): quoting is all the escaping needed."""
-    assert tag is None or SLUG_RE.fullmatch(tag), tag
-    return [f"'{w}'" for w in found] + ([] if tag is None else [f"'{TAG_MARK}{tag}'"])
+def _quoted(lexeme: str) -> str:
+    """A ``tsquery`` operand that is exactly ``lexeme`` (quotes doubled, backslashes escaped)."""
+    return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def _lexemes(found: list[str], query: SearchQuery) -> list[str]:
+    """The ``tsquery`` terms every match holds: the words, and, when the vector is read
+    anyway (words or a tag), the tag, category, level and language it marks too, so one
+    index scan intersects them all (see :func:`_filters`)."""
+    terms = list(found)
+    if found or query.tag is not None:
+        fields = (
+            (TAG_MARK, query.tag),
+            (CATEGORY_MARK, query.category),
+            (LEVEL_MARK, query.level.value if query.level else None),
+            (LANGUAGE_MARK, query.language),
+        )
+        terms += [mark + value for mark, value in fields if value is not None]
+    return [_quoted(t) for t in terms]
 
 
 def tier_query(found: list[str], score: int, lexemes: list[str]) -> str:
@@ -244,18 +260,21 @@ def _ranked(
 # --- filters and sort keys ---------------------------------------------------------------------
 
 
-def _filters(query: SearchQuery, tag_in_vector: bool) -> list[ColumnElement[bool]]:
-    """Every filter but the words (and the tag, when the word vector holds it)."""
+def _filters(query: SearchQuery, in_vector: bool) -> list[ColumnElement[bool]]:
+    """Every filter but the words, and but those the word vector answers (``in_vector``:
+    the tag, category, level and language, see :func:`_lexemes`)."""
     where: list[ColumnElement[bool]] = []
-    for column, value in (
-        (C.c.category, query.category),
-        (C.c.level, query.level.value if query.level else None),
-        (C.c.language, query.language),
-        (C.c.instructor_id, query.instructor_id),
-    ):
+    fields = [(C.c.instructor_id, query.instructor_id)]
+    if not in_vector:
+        fields += [
+            (C.c.category, query.category),
+            (C.c.level, query.level.value if query.level else None),
+            (C.c.language, query.language),
+        ]
+    for column, value in fields:
         if value is not None:
             where.append(column == value)
-    if query.tag is not None and not tag_in_vector:
+    if query.tag is not None and not in_vector:
         tags = market_course_tags
         where.append(C.c.num.in_(select(tags.c.course_num).where(tags.c.tag == query.tag)))
     if query.min_price is not None:

@@ -9,8 +9,9 @@ Full-text search: ``search_tokens`` holds a course's words as made by
 :func:`monetization.marketplace.text.document`, ``title_tokens`` those of its title.
 PostgreSQL keeps them in ``search_vector``, a stored generated ``tsvector``: every word, and
 every title word once more behind :data:`TITLE_MARK` (``@python``: "python" is in the title)
-and every tag behind :data:`TAG_MARK` (``#ml-ops``), so words, ranking and tags all read one
-column, one GIN index and its statistics (no vector is rebuilt per row). On SQLite the
+every tag behind :data:`TAG_MARK` (``#ml-ops``) and the category, level and language
+(``category=music``), so words, ranking and those filters read one column, one GIN index and
+its statistics (no vector is rebuilt per row). On SQLite the
 column is a virtual ``NULL``: the FTS5 table ``market_courses_fts`` (external content, kept
 in step by triggers) holds the words, ``market_course_tags`` the tags. The FTS5 table and
 its shadow tables are not declared here; they are listed in :data:`SQLITE_SEARCH_TABLES`.
@@ -50,13 +51,19 @@ SQLITE_SEARCH_TABLES = (
 # Words are [a-z0-9] only (text.words): a mark outside that alphabet never makes a word.
 TITLE_MARK = "@"  # "@python": python is a word of the title
 TAG_MARK = "#"  # "#ml-ops": the course has the tag ml-ops (tags are slugs: [a-z0-9_.-])
+CATEGORY_MARK = "category="
+LEVEL_MARK = "level="
+LANGUAGE_MARK = "language="
 # PostgreSQL's expression (migration 0041 spells the same): the words, the title's words
-# marked, the tags (from the JSON list's text: slugs need no escaping) marked, one space apart.
+# marked, the tags (from the JSON list's text: slugs need no escaping) marked, the category,
+# level and language, one space apart.
 SEARCH_VECTOR_SQL = (
     "array_to_tsvector(string_to_array(btrim(regexp_replace(search_tokens"
     f" || ' ' || regexp_replace(title_tokens, '(\\S+)', '{TITLE_MARK}\\1', 'g')"
     " || ' ' || regexp_replace(regexp_replace(tags::text, '[^a-z0-9_.-]+', ' ', 'g'),"
-    f" '([a-z0-9_.-]+)', '{TAG_MARK}\\1', 'g'), ' +', ' ', 'g')), ' '))"
+    f" '([a-z0-9_.-]+)', '{TAG_MARK}\\1', 'g')"
+    f" || ' {CATEGORY_MARK}' || category || ' {LEVEL_MARK}' || level"
+    f" || ' {LANGUAGE_MARK}' || language, ' +', ' ', 'g')), ' '))"
 )
 _PUBLISHED = text("status = 'published'")
 _BUSY = text("status IN ('pending', 'refunding', 'releasing')")
