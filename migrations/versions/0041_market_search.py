@@ -11,7 +11,8 @@ search, its ranking and those filters read one column and one GIN index (partial
 courses), and ANALYZE keeps per-word statistics the planner needs to choose between the
 index and a walk in sort order. The expression index of 0040, which rebuilt the vector for
 every row it looked at, goes.
-``market_courses_relevance`` is the order relevance walks within one score.
+``market_courses_relevance`` is the order relevance walks within one score. The sort
+indexes hold the column filters of a listing (INCLUDE), for index-only listings.
 
 SQLite: FTS5 keeps the words as before; the column exists as a virtual ``NULL`` so both back
 ends have the same columns.
@@ -39,6 +40,26 @@ PG_VECTOR = (
     " || ' category=' || category || ' level=' || level"
     " || ' language=' || language, ' +', ' ', 'g')), ' '))) STORED"
 )
+FILTERS = ("category", "level", "language", "price_cents", "rating_centi")
+# The sort indexes of 0040, now holding the column filters of a listing (INCLUDE): a
+# listing picks its page by an index-only scan.
+SORT_INDEXES = {
+    "market_courses_newest": ("published_at", "num"),
+    "market_courses_price": ("price_cents", "num"),
+    "market_courses_rating": ("rating_centi", "rating_count", "num"),
+    "market_courses_popular": ("purchase_count", "num"),
+}
+
+
+def _sort_index(name: str, keys: tuple[str, ...], *, include: bool) -> list[str]:
+    extra = [c for c in FILTERS if c not in keys]
+    including = f" INCLUDE ({', '.join(extra)})" if include else ""
+    return [
+        f"DROP INDEX IF EXISTS {name}",
+        f"CREATE INDEX {name} ON market_courses ({', '.join(keys)}){including} WHERE {PUBLISHED}",
+    ]
+
+
 PG_UPGRADE = [
     PG_VECTOR,
     "DROP INDEX IF EXISTS market_courses_search",
@@ -69,6 +90,8 @@ def _run(statements: list[str]) -> None:
 def upgrade() -> None:
     dialect = op.get_bind().dialect.name
     if dialect == "postgresql":
+        for name, keys in SORT_INDEXES.items():
+            _run(_sort_index(name, keys, include=True))
         _run(PG_UPGRADE)
     elif dialect == "sqlite":
         _run(SQLITE_UPGRADE)
@@ -78,5 +101,7 @@ def downgrade() -> None:
     dialect = op.get_bind().dialect.name
     if dialect == "postgresql":
         _run(PG_DOWNGRADE)
+        for name, keys in SORT_INDEXES.items():
+            _run(_sort_index(name, keys, include=False))
     elif dialect == "sqlite":
         _run(SQLITE_DOWNGRADE)

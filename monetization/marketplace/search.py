@@ -130,6 +130,8 @@ class CourseSearch:
         with self.engine.connect() as conn:
             if self.postgres and sort is Sort.RELEVANCE:
                 rows = _ranked(conn, where, found, lexemes, after=after, limit=query.limit + 1)
+            elif self.postgres and not lexemes:
+                rows = _listed(conn, where, sort=sort, after=after, limit=query.limit + 1)
             else:
                 rows = self._sorted(
                     conn, where, found, lexemes, sort=sort, after=after, limit=query.limit + 1
@@ -150,8 +152,9 @@ class CourseSearch:
         after: list[Any] | None,
         limit: int,
     ) -> list[Any]:
-        """One query in the sort's order (every sort on SQLite; all but relevance on
-        PostgreSQL): the planner picks the word index or a walk down the sort's index."""
+        """One query in the sort's order (every sort on SQLite; searches in any sort but
+        relevance on PostgreSQL): the planner picks the word index or a walk down the sort's
+        index."""
         score = self._score(found) if sort is Sort.RELEVANCE else literal(0, Integer)
         keys = _sort_keys(sort, score)
         stmt: Select[Any] = select(*COURSE_COLUMNS, score.label("score")).where(*where)
@@ -171,8 +174,7 @@ class CourseSearch:
             params["fts"] = " ".join(f'"{w}"' for w in found)
         if after is not None:
             stmt = stmt.where(_after(keys, sort, after))
-        order = [k.asc() if sort is Sort.PRICE_ASC else k.desc() for k in keys]
-        return list(conn.execute(stmt.order_by(*order).limit(limit), params).all())
+        return list(conn.execute(stmt.order_by(*_order(sort, keys)).limit(limit), params).all())
 
     def _score(self, found: list[str]) -> ColumnElement[int]:
         """How many query words the title holds (0 without words), SQLite's way."""
@@ -257,6 +259,31 @@ def _ranked(
     return rows
 
 
+def _listed(
+    conn: Connection,
+    where: list[ColumnElement[bool]],
+    *,
+    sort: Sort,
+    after: list[Any] | None,
+    limit: int,
+) -> list[Any]:
+    """A listing without words on PostgreSQL: the page's courses are chosen from the sort's
+    index alone (its INCLUDE columns answer every column filter: an index-only scan, so a
+    rare combination of filters skips index entries, not table rows), then read by key."""
+    keys = _sort_keys(sort, literal(0, Integer))
+    chosen = select(C.c.num).where(*where)
+    if after is not None:
+        chosen = chosen.where(_after(keys, sort, after))
+    page = chosen.order_by(*_order(sort, keys)).limit(limit).subquery("page")
+    shown = C.alias("shown")
+    stmt = (
+        select(*(shown.c[c.name] for c in COURSE_COLUMNS), literal(0, Integer).label("score"))
+        .select_from(shown.join(page, shown.c.num == page.c.num))
+        .order_by(*_order(sort, [shown.c[k.name] for k in keys]))
+    )
+    return list(conn.execute(stmt).all())
+
+
 # --- filters and sort keys ---------------------------------------------------------------------
 
 
@@ -310,6 +337,10 @@ _KEY_LENGTH = {
     Sort.RATING: 3,
     Sort.POPULARITY: 2,
 }
+
+
+def _order(sort: Sort, keys: list[ColumnElement[Any]]) -> list[ColumnElement[Any]]:
+    return [k.asc() if sort is Sort.PRICE_ASC else k.desc() for k in keys]
 
 
 def _key_of(sort: Sort, row: Any) -> list[int]:

@@ -116,10 +116,20 @@ market_courses = Table(
     ),
 )
 C = market_courses
+# Each sort's index also holds the column filters of a listing (search.py's _filters) on
+# PostgreSQL, so a listing picks its page by an index-only scan (search.py's _listed).
+_WITH_FILTERS = ("category", "level", "language", "price_cents", "rating_centi")
+
+
+def _filters_but(*keys: str) -> list[str]:
+    return [c for c in _WITH_FILTERS if c not in keys]
+
+
 Index(
     "market_courses_newest",
     C.c.published_at,
     C.c.num,
+    postgresql_include=_filters_but(),
     postgresql_where=_PUBLISHED,
     sqlite_where=_PUBLISHED,
 )
@@ -127,6 +137,7 @@ Index(
     "market_courses_price",
     C.c.price_cents,
     C.c.num,
+    postgresql_include=_filters_but("price_cents"),
     postgresql_where=_PUBLISHED,
     sqlite_where=_PUBLISHED,
 )
@@ -135,6 +146,7 @@ Index(
     C.c.rating_centi,
     C.c.rating_count,
     C.c.num,
+    postgresql_include=_filters_but("rating_centi"),
     postgresql_where=_PUBLISHED,
     sqlite_where=_PUBLISHED,
 )
@@ -142,6 +154,7 @@ Index(
     "market_courses_popular",
     C.c.purchase_count,
     C.c.num,
+    postgresql_include=_filters_but(),
     postgresql_where=_PUBLISHED,
     sqlite_where=_PUBLISHED,
 )
