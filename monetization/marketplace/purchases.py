@@ -204,11 +204,13 @@ class Purchases:
 
     def _collect(self, row: Any) -> Purchase:
         """Charge the pending purchase ``row`` (its columns as attributes), post the sale,
-        and complete the row with the course's purchase count in one transaction."""
+        and complete the row, the course's purchase count and the payment attempt's log in
+        one transaction."""
         self.opener.open(accounts.WORLD_CARD, accounts.REVENUE)
         self.opener.instructor(row.instructor_id)
+        request = _payment(row)
         try:
-            captured = self.payments.collect(_payment(row))
+            captured = self.payments.collect(request, log_capture_later=True)
         except LedgerError:
             with begin_write(self.engine) as conn:
                 conn.execute(delete(Pu).where(Pu.c.id == row.id, Pu.c.status == "pending"))
@@ -225,7 +227,10 @@ class Purchases:
                 )
                 .returning(*Pu.c)
             ).first()
-            if done is not None:
+            # Logged with the completion (a crash before it: the recovery collects again,
+            # the same charge and entry, and logs then).
+            self.payments.log_captures(conn, [(request, captured)])
+            if done is not None:  # last: the course's row is the one buyers share
                 self.courses.set_counts(conn, row.course_id, purchases=1)
         # None: another request (or the recovery) completed it meanwhile.
         return purchase_from_row(done) if done is not None else self.get(row.id)
