@@ -107,28 +107,42 @@ class Purchases:
         """The purchase and whether it is a replay of an earlier request with ``key``."""
         check_course_id(course_id)
         print_ = fingerprint(course_id, buyer_id, payment_method)
-        with self.engine.connect() as conn:  # one read for the key and the course
-            found = _by_key(conn, principal, key)
-            course = None if found is not None else self.courses.by_ids(conn, [course_id])
-        if found is not None:
+        # One transaction reads the key and the course and records the purchase; the unique
+        # indexes decide: the same key again is a replay, another purchase of the course
+        # holding its place (market_purchases_one_active) is already-purchased.
+        row: dict[str, Any] | None = None
+        try:
+            with begin_write(self.engine) as conn:
+                found = _by_key(conn, principal, key)
+                if found is None:
+                    course = self.courses.by_ids(conn, [course_id]).get(course_id)
+                    if course is None:
+                        raise CourseNotFound(f"course {course_id} does not exist")
+                    row = self._record(conn, course, buyer_id, payment_method, print_, key=key,
+                                       principal=principal)  # fmt: skip
+        except IntegrityError:
+            again = self._by_key(principal, key)
+            if again is not None:
+                return self._replay(again, print_), True
+            raise AlreadyPurchased(f"{buyer_id} already bought course {course_id}") from None
+        if row is None:
             return self._replay(found, print_), True
-        assert course is not None
-        if course_id not in course:
-            raise CourseNotFound(f"course {course_id} does not exist")
-        return self._buy(
-            course[course_id], buyer_id, payment_method, principal=principal, key=key, print_=print_
-        )
+        if row["price_cents"] == 0:
+            return self.get(row["id"]), False
+        return self._collect(SimpleNamespace(**row)), False
 
-    def _buy(
+    def _record(
         self,
+        conn: Connection,
         course: Course,
         buyer_id: str,
         payment_method: str | None,
-        *,
-        principal: str,
-        key: str,
         print_: str,
-    ) -> tuple[Purchase, bool]:
+        *,
+        key: str,
+        principal: str,
+    ) -> dict[str, Any]:
+        """Check the sale and write the purchase row (pending; completed when free)."""
         if course.status is not CourseStatus.PUBLISHED:
             raise CourseNotFound(f"course {course.id} is not for sale")
         if course.instructor_id == buyer_id:
@@ -143,21 +157,10 @@ class Purchases:
             key=key,
             print_=print_,
         )
-        # The unique indexes decide: the same key again is a replay; another purchase of
-        # the course holding its place (market_purchases_one_active) is already-purchased.
-        try:
-            with begin_write(self.engine) as conn:
-                conn.execute(insert(Pu).values(**row))
-                if course.price == 0:  # free: access at once, no entry
-                    self.courses.set_counts(conn, course.id, purchases=1)
-        except IntegrityError:
-            again = self._by_key(principal, key)
-            if again is not None:
-                return self._replay(again, print_), True
-            raise AlreadyPurchased(f"{buyer_id} already bought course {course.id}") from None
-        if course.price == 0:
-            return self.get(row["id"]), False
-        return self._collect(SimpleNamespace(**row)), False
+        conn.execute(insert(Pu).values(**row))
+        if course.price == 0:  # free: access at once, no entry
+            self.courses.set_counts(conn, course.id, purchases=1)
+        return row
 
     def _new_row(
         self,
