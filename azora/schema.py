@@ -37,9 +37,25 @@ def derived_tables(dialect: str) -> frozenset[str]:
     return DERIVED_TABLES.get(dialect, frozenset())
 
 
+def built_on(item: object, dialect: str) -> bool:
+    """Whether a declared index exists on ``dialect``: ``Index(...).ddl_if(dialect=...)``
+    names the one back end it is built on (PostgreSQL's GIN word index, for one)."""
+    only = getattr(item, "_ddl_if", None)  # set by ddl_if(); None: every back end
+    if only is None or only.dialect is None:
+        return True
+    wanted = only.dialect
+    return dialect == wanted if isinstance(wanted, str) else dialect in wanted
+
+
 def declared_metadata() -> MetaData:
     combined = MetaData()
     for metadata in DECLARED:
         for table in metadata.tables.values():
-            table.to_metadata(combined)
+            copy = table.to_metadata(combined)
+            # to_metadata() drops ddl_if(): carry over which back end an index is built on.
+            copies = {index.name: index for index in copy.indexes}
+            for index in table.indexes:
+                only = getattr(index, "_ddl_if", None)
+                if only is not None:
+                    copies[index.name].ddl_if(only.dialect, only.callable_, only.state)
     return combined

@@ -6,14 +6,17 @@
    triggers index them as they go in).
 2. Search in-process through ``CourseSearch.search``: text queries (one or two words of
    the vocabulary's head and middle) with a filter (category, level, price or tag) in
-   relevance order, and filter-only listings in every other sort; p50/p99 per group.
+   relevance order and in the other sorts, filter-only listings in every other sort, then
+   the second pages of all those; p50/p99 per class. ``--before`` first times the same
+   first pages as migration 0040's queries asked for them (bench/market_before.py), for a
+   before/after in one run.
 3. Purchases through the API: ``azora serve`` in a subprocess, ``--buyers`` user tokens,
    ``--threads`` keep-alive clients each buying distinct courses (paid, enterprise instructor:
    no limit on published courses,
    local provider); purchases/s and the p99 latency.
 
 Usage: ``.venv/bin/python bench/marketplace.py [--courses 100000] [--queries 400]
-[--purchases 2000] [--threads 8] [--sqlite PATH] [--url URL]`` (default URL:
+[--purchases 2000] [--threads 8] [--before] [--sqlite PATH] [--url URL]`` (default URL:
 ``$AZORA_TEST_PG_URL`` with the database ``azora_bench_market``, recreated).
 """
 
@@ -29,12 +32,14 @@ import tempfile
 import threading
 import time
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 from benchdb import bench_url, fresh_database, pct
+from market_before import expression_index, search_0040
 from sqlalchemy import Engine, insert
 
 from azora.db import upgrade
@@ -159,20 +164,21 @@ def populate(engine: Engine, count: int, seed: int = 7) -> None:
 
 
 def _queries(rng: random.Random, n: int) -> dict[str, list[SearchQuery]]:
-    text_q, filter_q = [], []
+    text_q, sorted_q, filter_q = [], [], []
+    listing_sorts = [Sort.NEWEST, Sort.PRICE_ASC, Sort.PRICE_DESC, Sort.RATING, Sort.POPULARITY]
     for _ in range(n):
         word = VOCABULARY[rng.choice([rng.randint(0, 50), rng.randint(50, 1000)])]
         q = word if rng.random() < 0.6 else f"{word} {rng.choice(TOPICS)}"
         f = rng.choice(["category", "level", "price", "tag"])
-        text_q.append(
-            SearchQuery(
-                q=q,
-                category=rng.choice(CATEGORIES) if f == "category" else None,
-                level=rng.choice(list(Level)) if f == "level" else None,
-                max_price=4999 if f == "price" else None,
-                tag=rng.choice(TAGS) if f == "tag" else None,
-            )
+        text = SearchQuery(
+            q=q,
+            category=rng.choice(CATEGORIES) if f == "category" else None,
+            level=rng.choice(list(Level)) if f == "level" else None,
+            max_price=4999 if f == "price" else None,
+            tag=rng.choice(TAGS) if f == "tag" else None,
         )
+        text_q.append(text)
+        sorted_q.append(replace(text, sort=rng.choice(listing_sorts)))
         filter_q.append(
             SearchQuery(
                 category=rng.choice(CATEGORIES) if rng.random() < 0.7 else None,
@@ -180,19 +186,30 @@ def _queries(rng: random.Random, n: int) -> dict[str, list[SearchQuery]]:
                 free=rng.choice([None, True, False]),
                 min_rating_centi=rng.choice([None, 400]),
                 tag=rng.choice(TAGS) if rng.random() < 0.2 else None,
-                sort=rng.choice(
-                    [Sort.NEWEST, Sort.PRICE_ASC, Sort.PRICE_DESC, Sort.RATING, Sort.POPULARITY]
-                ),
+                sort=rng.choice(listing_sorts),
             )
         )
-    return {"text + filter (relevance)": text_q, "filter-only listings": filter_q}
+    return {
+        "text + filter (relevance)": text_q,
+        "text + filter, other sorts": sorted_q,
+        "filter-only listings": filter_q,
+    }
+
+
+def _report(name: str, times: list[float], note: str) -> None:
+    print(
+        f"  {name:34s} p50 {pct(times, 0.5):7.2f} ms  p99 {pct(times, 0.99):7.2f} ms  "
+        f"max {max(times):7.2f} ms  ({note})"
+    )
 
 
 def bench_search(engine: Engine, n: int) -> None:
+    """Each class of queries, first pages; then the second pages of those that have one."""
     search = CourseSearch(engine)
     groups = _queries(random.Random(11), n)
     for q in next(iter(groups.values()))[:20]:  # warm the caches
         search.search(q)
+    following: list[SearchQuery] = []
     for name, queries in groups.items():
         times, hits, pages = [], 0, 0
         for query in queries:
@@ -200,12 +217,31 @@ def bench_search(engine: Engine, n: int) -> None:
             page = search.search(query)
             times.append((time.perf_counter() - t0) * 1000)
             hits += bool(page.data)
-            pages += page.next_cursor is not None
-        print(
-            f"  {name:28s} p50 {pct(times, 0.5):7.2f} ms  p99 {pct(times, 0.99):7.2f} ms  "
-            f"max {max(times):7.2f} ms  ({len(times)} queries, {hits} with results, "
-            f"{pages} with a next page)"
-        )
+            if page.next_cursor is not None:
+                pages += 1
+                following.append(replace(query, cursor=page.next_cursor))
+        _report(name, times, f"{len(times)} queries, {hits} with results, {pages} with a next page")
+    times = []
+    for query in following:
+        t0 = time.perf_counter()
+        search.search(query)
+        times.append((time.perf_counter() - t0) * 1000)
+    _report("second pages (every class)", times, f"{len(times)} queries")
+
+
+def bench_search_before(engine: Engine, n: int) -> None:
+    """The same first pages as 0040's queries asked for them (bench/market_before.py)."""
+    groups = _queries(random.Random(11), n)
+    with expression_index(engine):
+        for q in next(iter(groups.values()))[:20]:
+            search_0040(engine, q)
+        for name, queries in groups.items():
+            times = []
+            for query in queries:
+                t0 = time.perf_counter()
+                search_0040(engine, query)
+                times.append((time.perf_counter() - t0) * 1000)
+            _report(name, times, f"{len(times)} queries, 0040's query shape")
 
 
 def _free_port() -> int:
@@ -313,6 +349,9 @@ def main() -> None:
     parser.add_argument("--purchases", type=int, default=2000)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--sqlite", type=Path, default=None, help="also bench search on SQLite")
+    parser.add_argument(
+        "--before", action="store_true", help="also time 0040's query shapes (before/after)"
+    )
     parser.add_argument("--url", default=None)
     args = parser.parse_args()
     url = args.url or bench_url("azora_bench_market")
@@ -322,6 +361,10 @@ def main() -> None:
     if args.courses:
         populate(engine, args.courses)
         print(f"PostgreSQL: {args.courses} courses written in {time.perf_counter() - t0:.0f} s")
+        if args.before:
+            print(" before (0040's queries):")
+            bench_search_before(engine, args.queries)
+            print(" after:")
         bench_search(engine, args.queries)
     engine.dispose()
     if args.sqlite is not None:

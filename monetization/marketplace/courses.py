@@ -34,7 +34,12 @@ from monetization.marketplace.model import (
     CourseStatus,
 )
 from monetization.marketplace.store import begin_write, course_from_row
-from monetization.marketplace.tables import market_course_tags, market_courses, market_instructors
+from monetization.marketplace.tables import (
+    COURSE_COLUMNS,
+    market_course_tags,
+    market_courses,
+    market_instructors,
+)
 from monetization.marketplace.text import course_draft, document, words
 
 C = market_courses
@@ -126,13 +131,13 @@ class Courses:
     def get(self, course_id: str) -> Course:
         check_course_id(course_id)
         with self.engine.connect() as conn:
-            row = conn.execute(select(C).where(C.c.id == course_id)).first()
+            row = conn.execute(select(*COURSE_COLUMNS).where(C.c.id == course_id)).first()
         if row is None:
             raise CourseNotFound(f"course {course_id} does not exist")
         return course_from_row(row)
 
     def by_ids(self, conn: Connection, ids: list[str]) -> dict[str, Course]:
-        rows = conn.execute(select(C).where(C.c.id.in_(ids))).all() if ids else []
+        rows = conn.execute(select(*COURSE_COLUMNS).where(C.c.id.in_(ids))).all() if ids else []
         return {r.id: course_from_row(r) for r in rows}
 
     def of_instructor(
@@ -140,7 +145,7 @@ class Courses:
     ) -> list[Course]:
         """The instructor's courses in every state, newest first (``before``: a course id)."""
         assert 1 <= limit <= LIST_MAX
-        stmt = select(C).where(C.c.instructor_id == instructor_id)
+        stmt = select(*COURSE_COLUMNS).where(C.c.instructor_id == instructor_id)
         with self.engine.connect() as conn:
             if before is not None:
                 anchor = conn.execute(

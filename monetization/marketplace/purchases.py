@@ -24,9 +24,10 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Engine, and_, delete, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ledger import LedgerError
@@ -106,18 +107,48 @@ class Purchases:
         """The purchase and whether it is a replay of an earlier request with ``key``."""
         check_course_id(course_id)
         print_ = fingerprint(course_id, buyer_id, payment_method)
-        found = self._by_key(principal, key)
-        if found is not None:
+        # One transaction reads the key and the course and records the purchase; the unique
+        # indexes decide: the same key again is a replay, another purchase of the course
+        # holding its place (market_purchases_one_active) is already-purchased.
+        row: dict[str, Any] | None = None
+        try:
+            with begin_write(self.engine) as conn:
+                found = _by_key(conn, principal, key)
+                if found is None:
+                    course = self.courses.by_ids(conn, [course_id]).get(course_id)
+                    if course is None:
+                        raise CourseNotFound(f"course {course_id} does not exist")
+                    row = self._record(conn, course, buyer_id, payment_method, print_, key=key,
+                                       principal=principal)  # fmt: skip
+        except IntegrityError:
+            again = self._by_key(principal, key)
+            if again is not None:
+                return self._replay(again, print_), True
+            raise AlreadyPurchased(f"{buyer_id} already bought course {course_id}") from None
+        if row is None:
             return self._replay(found, print_), True
-        course = self.courses.get(course_id)
+        if row["price_cents"] == 0:
+            return self.get(row["id"]), False
+        return self._collect(SimpleNamespace(**row)), False
+
+    def _record(
+        self,
+        conn: Connection,
+        course: Course,
+        buyer_id: str,
+        payment_method: str | None,
+        print_: str,
+        *,
+        key: str,
+        principal: str,
+    ) -> dict[str, Any]:
+        """Check the sale and write the purchase row (pending; completed when free)."""
         if course.status is not CourseStatus.PUBLISHED:
-            raise CourseNotFound(f"course {course_id} is not for sale")
+            raise CourseNotFound(f"course {course.id} is not for sale")
         if course.instructor_id == buyer_id:
             raise OwnCourse("instructors have access to their own courses")
         if course.price > 0:
             check_payment_method(payment_method)
-        if self.active(course_id, buyer_id) is not None:
-            raise AlreadyPurchased(f"{buyer_id} already bought course {course_id}")
         row = self._new_row(
             course,
             buyer_id=buyer_id,
@@ -126,19 +157,10 @@ class Purchases:
             key=key,
             print_=print_,
         )
-        try:
-            with begin_write(self.engine) as conn:
-                conn.execute(insert(Pu).values(**row))
-                if course.price == 0:  # free: access at once, no entry
-                    self.courses.set_counts(conn, course.id, purchases=1)
-        except IntegrityError:
-            again = self._by_key(principal, key)
-            if again is not None:
-                return self._replay(again, print_), True
-            raise AlreadyPurchased(f"{buyer_id} already bought course {course_id}") from None
-        if course.price == 0:
-            return self.get(row["id"]), False
-        return self._capture(row["id"]), False
+        conn.execute(insert(Pu).values(**row))
+        if course.price == 0:  # free: access at once, no entry
+            self.courses.set_counts(conn, course.id, purchases=1)
+        return row
 
     def _new_row(
         self,
@@ -181,28 +203,40 @@ class Purchases:
         row = self._row(purchase_id)
         if row is None or row.status != PurchaseStatus.PENDING.value:
             return self.get(purchase_id)
+        return self._collect(row)
+
+    def _collect(self, row: Any) -> Purchase:
+        """Charge the pending purchase ``row`` (its columns as attributes), post the sale,
+        and complete the row, the course's purchase count and the payment attempt's log in
+        one transaction."""
         self.opener.open(accounts.WORLD_CARD, accounts.REVENUE)
         self.opener.instructor(row.instructor_id)
+        request = _payment(row)
         try:
-            captured = self.payments.collect(_payment(row))
+            captured = self.payments.collect(request, log_capture_later=True)
         except LedgerError:
             with begin_write(self.engine) as conn:
-                conn.execute(delete(Pu).where(Pu.c.id == purchase_id, Pu.c.status == "pending"))
+                conn.execute(delete(Pu).where(Pu.c.id == row.id, Pu.c.status == "pending"))
             raise
         with begin_write(self.engine) as conn:
             done = conn.execute(
                 update(Pu)
-                .where(Pu.c.id == purchase_id, Pu.c.status == PurchaseStatus.PENDING.value)
+                .where(Pu.c.id == row.id, Pu.c.status == PurchaseStatus.PENDING.value)
                 .values(
                     status=PurchaseStatus.COMPLETED.value,
                     entry_id=captured.entry.id,
                     charge_id=captured.charge.id,
                     updated_at=self.clock(),
                 )
-            ).rowcount
-            if done == 1:
+                .returning(*Pu.c)
+            ).first()
+            # Logged with the completion (a crash before it: the recovery collects again,
+            # the same charge and entry, and logs then).
+            self.payments.log_captures(conn, [(request, captured)])
+            if done is not None:  # last: the course's row is the one buyers share
                 self.courses.set_counts(conn, row.course_id, purchases=1)
-        return self.get(purchase_id)
+        # None: another request (or the recovery) completed it meanwhile.
+        return purchase_from_row(done) if done is not None else self.get(row.id)
 
     def _replay(self, row: Any, print_: str) -> Purchase:
         if row.fingerprint != print_:
@@ -306,9 +340,13 @@ class Purchases:
 
     def _by_key(self, principal: str, key: str) -> Any:
         with self.engine.connect() as conn:
-            return conn.execute(
-                select(Pu).where(Pu.c.principal == principal, Pu.c.request_key == key)
-            ).first()
+            return _by_key(conn, principal, key)
+
+
+def _by_key(conn: Connection, principal: str, key: str) -> Any:
+    return conn.execute(
+        select(Pu).where(Pu.c.principal == principal, Pu.c.request_key == key)
+    ).first()
 
 
 def _payment(row: Any) -> PaymentRequest:

@@ -1,14 +1,20 @@
-"""Table definitions of the marketplace; the schema itself is migration ``0040_marketplace``.
+"""Table definitions of the marketplace; the schema itself is migrations ``0040_marketplace``
+and ``0100_market_search``.
 
 No journal table here: money moves in the ledger (``marketplace.sale``, ``.refund``,
 ``.release``, ``.clawback``, ``.payout``). Personal text (review texts, file names) lives
 only here, where it can be erased, never in ledger metadata.
 
 Full-text search: ``search_tokens`` holds a course's words as made by
-:func:`monetization.marketplace.text.document`. PostgreSQL indexes them with a GIN index on
-``array_to_tsvector(string_to_array(search_tokens, ' '))``; SQLite with the FTS5 table
-``market_courses_fts`` (external content, kept in step by triggers). Neither is declared as
-a table here: the FTS5 table and its shadow tables are listed in :data:`SQLITE_SEARCH_TABLES`.
+:func:`monetization.marketplace.text.document`, ``title_tokens`` those of its title.
+PostgreSQL keeps them in ``search_vector``, a stored generated ``tsvector``: every word, and
+every title word once more behind :data:`TITLE_MARK` (``@python``: "python" is in the title)
+every tag behind :data:`TAG_MARK` (``#ml-ops``) and the category, level and language
+(``category=music``), so words, ranking and those filters read one column, one GIN index and
+its statistics (no vector is rebuilt per row). On SQLite the
+column is a virtual ``NULL``: the FTS5 table ``market_courses_fts`` (external content, kept
+in step by triggers) holds the words, ``market_course_tags`` the tags. The FTS5 table and
+its shadow tables are not declared here; they are listed in :data:`SQLITE_SEARCH_TABLES`.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Computed,
     ForeignKey,
     Index,
     Integer,
@@ -28,10 +35,9 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    func,
-    literal_column,
     text,
 )
+from sqlalchemy.dialects.postgresql import TSVECTOR
 
 from ledger import UTCDateTime
 
@@ -41,6 +47,23 @@ FTS_TABLE = "market_courses_fts"
 SQLITE_SEARCH_TABLES = (
     FTS_TABLE,
     *(f"{FTS_TABLE}_{s}" for s in ("config", "data", "docsize", "idx")),
+)
+# Words are [a-z0-9] only (text.words): a mark outside that alphabet never makes a word.
+TITLE_MARK = "@"  # "@python": python is a word of the title
+TAG_MARK = "#"  # "#ml-ops": the course has the tag ml-ops (tags are slugs: [a-z0-9_.-])
+CATEGORY_MARK = "category="
+LEVEL_MARK = "level="
+LANGUAGE_MARK = "language="
+# PostgreSQL's expression (migration 0041 spells the same): the words, the title's words
+# marked, the tags (from the JSON list's text: slugs need no escaping) marked, the category,
+# level and language, one space apart.
+SEARCH_VECTOR_SQL = (
+    "array_to_tsvector(string_to_array(btrim(regexp_replace(search_tokens"
+    f" || ' ' || regexp_replace(title_tokens, '(\\S+)', '{TITLE_MARK}\\1', 'g')"
+    " || ' ' || regexp_replace(regexp_replace(tags::text, '[^a-z0-9_.-]+', ' ', 'g'),"
+    f" '([a-z0-9_.-]+)', '{TAG_MARK}\\1', 'g')"
+    f" || ' {CATEGORY_MARK}' || category || ' {LEVEL_MARK}' || level"
+    f" || ' {LANGUAGE_MARK}' || language, ' +', ' ', 'g')), ' '))"
 )
 _PUBLISHED = text("status = 'published'")
 _BUSY = text("status IN ('pending', 'refunding', 'releasing')")
@@ -66,6 +89,11 @@ market_courses = Table(
     Column("status", String(16), nullable=False),
     Column("search_tokens", Text, nullable=False),
     Column("title_tokens", Text, nullable=False),
+    Column(
+        "search_vector",
+        TSVECTOR().with_variant(Text(), "sqlite"),
+        Computed(text(SEARCH_VECTOR_SQL), persisted=True),
+    ),
     Column("rating_sum", BigInteger, nullable=False),
     Column("rating_count", BigInteger, nullable=False),
     Column("rating_centi", Integer, nullable=False),
@@ -88,10 +116,20 @@ market_courses = Table(
     ),
 )
 C = market_courses
+# Each sort's index also holds the column filters of a listing (search.py's _filters) on
+# PostgreSQL, so a listing picks its page by an index-only scan (search.py's _listed).
+_WITH_FILTERS = ("category", "level", "language", "price_cents", "rating_centi")
+
+
+def _filters_but(*keys: str) -> list[str]:
+    return [c for c in _WITH_FILTERS if c not in keys]
+
+
 Index(
     "market_courses_newest",
     C.c.published_at,
     C.c.num,
+    postgresql_include=_filters_but(),
     postgresql_where=_PUBLISHED,
     sqlite_where=_PUBLISHED,
 )
@@ -99,6 +137,7 @@ Index(
     "market_courses_price",
     C.c.price_cents,
     C.c.num,
+    postgresql_include=_filters_but("price_cents"),
     postgresql_where=_PUBLISHED,
     sqlite_where=_PUBLISHED,
 )
@@ -107,6 +146,7 @@ Index(
     C.c.rating_centi,
     C.c.rating_count,
     C.c.num,
+    postgresql_include=_filters_but("rating_centi"),
     postgresql_where=_PUBLISHED,
     sqlite_where=_PUBLISHED,
 )
@@ -114,6 +154,7 @@ Index(
     "market_courses_popular",
     C.c.purchase_count,
     C.c.num,
+    postgresql_include=_filters_but(),
     postgresql_where=_PUBLISHED,
     sqlite_where=_PUBLISHED,
 )
@@ -126,12 +167,25 @@ Index(
     sqlite_where=_PUBLISHED,
 )
 Index("market_courses_instructor", C.c.instructor_id, C.c.created_at)
-# PostgreSQL's full-text index (SQLite has the FTS5 table instead).
+# PostgreSQL's full-text index (SQLite has the FTS5 table instead) and the order relevance
+# walks within one score (see search.py).
 Index(
-    "market_courses_search",
-    func.array_to_tsvector(func.string_to_array(C.c.search_tokens, literal_column("' '"))),
+    "market_courses_words",
+    C.c.search_vector,
     postgresql_using="gin",
+    postgresql_where=_PUBLISHED,
 ).ddl_if(dialect="postgresql")
+Index(
+    "market_courses_relevance",
+    C.c.purchase_count,
+    C.c.published_at,
+    C.c.num,
+    postgresql_where=_PUBLISHED,
+).ddl_if(dialect="postgresql")
+# What a course read returns: every column but the search words (large, and never shown).
+COURSE_COLUMNS = tuple(
+    c for c in C.c if c.name not in ("search_tokens", "title_tokens", "search_vector")
+)
 
 market_course_tags = Table(
     "market_course_tags",

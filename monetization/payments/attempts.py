@@ -65,11 +65,19 @@ def _upsert(conn: Connection, rows: list[dict[str, Any]]) -> None:
     conn.execute(stmt, rows)  # executemany: one compiled statement, batched by the driver
 
 
+def _upsert_all(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    for i in range(0, len(rows), INSERT_CHUNK):
+        _upsert(conn, rows[i : i + INSERT_CHUNK])
+
+
 class AttemptLog:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    def record(self, attempts: Sequence[Attempt], now: datetime) -> None:
+    def record(
+        self, attempts: Sequence[Attempt], now: datetime, *, conn: Connection | None = None
+    ) -> None:
+        """Upsert ``attempts``: in ``conn``'s transaction when given, else in one of its own."""
         rows = [
             {
                 "idempotency_key": a.key,
@@ -87,9 +95,11 @@ class AttemptLog:
             }
             for a in attempts
         ]
-        with self._engine.begin() as conn:
-            for i in range(0, len(rows), INSERT_CHUNK):
-                _upsert(conn, rows[i : i + INSERT_CHUNK])
+        if conn is not None:
+            _upsert_all(conn, rows)
+            return
+        with self._engine.begin() as own:
+            _upsert_all(own, rows)
 
     def by_charge(self, charge_id: str) -> Attempt | None:
         with self._engine.connect() as conn:

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Connection
+
 from ledger import (
     USD,
     Account,
@@ -105,14 +107,29 @@ class Payments:
                 self.ledger.create_account(Account(account_id, CURRENCY, allow_negative=negative))
                 self._opened.add(account_id)
 
-    def collect(self, request: PaymentRequest) -> Captured:
-        """Charge and record; raises :class:`PaymentError` (nothing recorded) or LedgerError."""
-        (outcome,) = self.collect_many([request])
+    def collect(self, request: PaymentRequest, *, log_capture_later: bool = False) -> Captured:
+        """Charge and record; raises :class:`PaymentError` (nothing recorded) or LedgerError.
+
+        ``log_capture_later``: the capture's attempt is not logged here; the caller logs it
+        with :meth:`log_captures` in a transaction of its own that it commits anyway (one
+        commit less). Refusals are logged at once either way."""
+        (outcome,) = self.collect_many([request], log_captures_later=log_capture_later)
         if isinstance(outcome, LedgerError):
             raise outcome
         return outcome
 
-    def collect_many(self, requests: Sequence[PaymentRequest]) -> list[Outcome]:
+    def log_captures(
+        self, conn: Connection, captures: Sequence[tuple[PaymentRequest, Captured]]
+    ) -> None:
+        """Log, in the caller's transaction ``conn``, the attempts of captures collected
+        with ``log_capture_later``."""
+        requests = [r for r, _ in captures]
+        results = [c for _, c in captures]
+        self._log(requests, [c.charge for c in results], results, conn=conn)
+
+    def collect_many(
+        self, requests: Sequence[PaymentRequest], *, log_captures_later: bool = False
+    ) -> list[Outcome]:
         """Each request charged, then every capture recorded with one batch of ledger posts."""
         charges: list[Charge | LedgerError] = [self._charge(r) for r in requests]
         captured = [
@@ -133,7 +150,12 @@ class Payments:
                 results[i] = outcome
         done = [r for r in results if r is not None]
         assert len(done) == len(requests)
-        self._log(requests, charges, done)
+        if log_captures_later:
+            now = [(r, c, d) for r, c, d in zip(requests, charges, done, strict=True)
+                   if not isinstance(d, Captured)]  # fmt: skip
+            self._log([r for r, _, _ in now], [c for _, c, _ in now], [d for _, _, d in now])
+        else:
+            self._log(requests, charges, done)
         return done
 
     def record_external(self, charge: Charge, request: PaymentRequest) -> Captured:
@@ -176,6 +198,8 @@ class Payments:
         requests: Sequence[PaymentRequest],
         charges: Sequence[Charge | LedgerError],
         results: Sequence[Outcome],
+        *,
+        conn: Connection | None = None,
     ) -> None:
         attempts = []
         for request, charge, result in zip(requests, charges, results, strict=True):
@@ -198,7 +222,7 @@ class Payments:
                 )
             )
         if attempts:
-            self.attempts.record(attempts, self.clock())
+            self.attempts.record(attempts, self.clock(), conn=conn)
 
     def refund(
         self,

@@ -42,7 +42,7 @@ VOCABULARY = [
 ]
 SEPARATORS = [" ", "-", ", ", "_", "!", "\n"]
 CATEGORIES = ["programming", "design", "music"]
-TAGS = ["python", "beginners", "ml", "web"]
+TAGS = ["python", "beginners", "ml", "web", "ml-ops", "c.sharp", "a_b", "2024"]
 INSTRUCTORS = ["ana", "ben"]
 
 

@@ -10,7 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, MetaData
 
-from azora.schema import declared_metadata, derived_tables
+from azora.schema import built_on, declared_metadata, derived_tables
 
 
 def _differences(engine: Engine, metadata: MetaData) -> list[Any]:
@@ -19,9 +19,20 @@ def _differences(engine: Engine, metadata: MetaData) -> list[Any]:
     def include_name(name: str | None, type_: str, _parents: object) -> bool:
         return not (type_ == "table" and name in derived)
 
+    def include_object(
+        item: object, _name: str | None, type_: str, reflected: bool, _other: object
+    ) -> bool:
+        # An index declared for one back end only is compared there only.
+        return reflected or type_ != "index" or built_on(item, engine.dialect.name)
+
     with engine.connect() as conn:
         context = MigrationContext.configure(
-            conn, opts={"compare_type": True, "include_name": include_name}
+            conn,
+            opts={
+                "compare_type": True,
+                "include_name": include_name,
+                "include_object": include_object,
+            },
         )
         found = compare_metadata(context, metadata)
     return [d for d in found if "alembic_version" not in repr(d)]
