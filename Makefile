@@ -48,7 +48,7 @@ run: deps
 
 test: dev-deps
 	bash tests/support/ensure-postgres.sh
-	$(BIN)/pytest -q $(PYTEST_ARGS)
+	$(BIN)/pytest -q -n auto $(PYTEST_ARGS)
 
 test-unit: dev-deps
 	$(BIN)/pytest -q tests/unit $(PYTEST_ARGS)
