@@ -19,18 +19,13 @@ from fastapi.staticfiles import StaticFiles
 
 from api.errors import PROBLEM_BASE, PROBLEM_MEDIA_TYPE, STATUS_BY_CODE, TITLES
 from api.problem_help import advice
+from api.routers.app_pages import security_headers
 
 SWAGGER_DIR = Path(__file__).resolve().parent.parent / "static" / "swagger-ui"
 ASSETS_PATH = "/docs/assets"
 CODE_PATTERN = r"^[a-z][a-z0-9-]{0,63}$"
 
 router = APIRouter(include_in_schema=False)
-
-_STYLE = (
-    "body{font:16px/1.5 system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;"
-    "color:#1a1a1a}code{background:#f2f2f2;padding:0 .25rem}table{border-collapse:collapse}"
-    "td,th{border-bottom:1px solid #ddd;padding:.25rem .75rem .25rem 0;text-align:left}"
-)
 
 
 def docs_assets() -> StaticFiles:
@@ -52,11 +47,19 @@ def swagger_ui() -> HTMLResponse:
 
 
 def _page(title: str, body: str) -> HTMLResponse:
+    """A page in the style of the pages under ``/app`` (their stylesheet, their header and
+    their Content Security Policy: nothing inline, nothing from another host)."""
     html = (
-        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}'
-        f"</title><style>{_STYLE}</style></head><body>{body}</body></html>"
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(title)} · Azora Ledger</title>"
+        '<link rel="icon" href="data:,"><link rel="stylesheet" href="/app/assets/style.css">'
+        '</head><body><header class="top"><a class="brand" href="/app/">Azora Ledger</a>'
+        '<nav aria-label="Pages"><a href="/problems">Problem types</a> '
+        '<a href="/docs">API docs</a></nav></header>'
+        f'<main id="main">{body}</main></body></html>'
     )
-    return HTMLResponse(html)
+    return HTMLResponse(html, headers=security_headers(""))
 
 
 @router.get("/problems")

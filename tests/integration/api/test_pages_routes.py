@@ -87,7 +87,8 @@ def test_an_unknown_page_is_a_404_problem(client: TestClient, name: str) -> None
 
 def test_every_problem_type_has_its_page(client: TestClient) -> None:
     index = client.get("/problems")
-    assert index.status_code == 200
+    assert index.status_code == 200 and "content-security-policy" in index.headers
+    assert "/app/assets/style.css" in index.text, "in the style of the pages"
     for code, status in STATUS_BY_CODE.items():
         assert f'href="/problems/{code}"' in index.text
         page = client.get(f"/problems/{code}")
