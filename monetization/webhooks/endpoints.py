@@ -170,9 +170,11 @@ class Endpoints:
         """Stop deliveries to the endpoint; its delivery log is kept."""
         endpoint = self.get(endpoint_id, owner)
         with begin_write(self.engine) as conn:
-            conn.execute(
+            deleted = conn.execute(
                 update(ep)
                 .where(ep.c.id == endpoint.id, ep.c.deleted_at.is_(None))
                 .values(deleted_at=self.clock(), lease_token=None, lease_until=None)
-            )
+            ).rowcount
+        if deleted != 1:  # a racing delete won: answer as a later one would
+            raise WebhookNotFound(f"webhook {endpoint_id} does not exist")
         return endpoint

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 from collections.abc import Mapping
 from datetime import timedelta
 
@@ -16,6 +17,7 @@ from monetization.webhooks import (
     Sent,
     StaticResolver,
     Target,
+    WebhookNotFound,
     Webhooks,
     WebhooksConfig,
     build_webhooks,
@@ -260,3 +262,26 @@ def test_log_pages_are_bounded(webhooks: Webhooks, receiver: Receiver, limit: in
 
     with pytest.raises(InvalidRequest):
         webhooks.log.list(endpoint.id, limit=limit)
+
+
+def test_racing_deletes_of_one_endpoint_answer_once_deleted_then_not_found(
+    webhooks: Webhooks, receiver: Receiver
+) -> None:
+    endpoint, _ = webhooks.endpoints.create("key:a", receiver.url())
+    start = threading.Barrier(8)
+    outcomes: list[str] = []
+
+    def delete() -> None:
+        start.wait()
+        try:
+            webhooks.endpoints.delete(endpoint.id, "key:a")
+            outcomes.append("deleted")
+        except WebhookNotFound:
+            outcomes.append("not-found")
+
+    threads = [threading.Thread(target=delete) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["deleted"] + ["not-found"] * 7

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
 import logging.config
 
@@ -80,3 +81,21 @@ def test_the_id_is_echoed_in_problems_and_on_every_log_line() -> None:
     assert any(f"[request_id={made_id}] GET / 200" in line for line in lines), lines
     assert any(f"[request_id={NO_REQUEST}] outside" in line for line in lines), lines
     assert current_request_id() is None
+
+
+def test_the_json_format_of_the_served_process_carries_the_id_on_each_line() -> None:
+    stream = io.StringIO()
+    config = logging_config(log_format="json")
+    config["handlers"]["console"]["stream"] = stream
+    logging.config.dictConfig(config)
+    try:
+        client = TestClient(_app(logging.getLogger("tests.requestid")))
+        client.get("/", headers={"X-Request-Id": "caller-8"})
+        logging.getLogger("tests.requestid").warning("outside")
+    finally:
+        logging.config.dictConfig({"version": 1, "disable_existing_loggers": False})
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    inside = [line for line in lines if line["msg"] == "inside the request"]
+    assert inside and inside[0]["request_id"] == "caller-8"
+    outside = [line for line in lines if line["msg"] == "outside"]
+    assert outside and "request_id" not in outside[0]
