@@ -2,7 +2,9 @@
 // reviews, a purchase with the test payment methods, and the user's library.
 import { $, api, el, guarded, initSession, newKey, notice, paymentSelect, table, when } from "./common.js";
 
-const state = { user: null, cursor: null, query: "", course: null };
+// `searches` numbers each search so that only the newest one renders: a slow answer to an
+// earlier search (the first listing, say) never lands on top of a newer one's results.
+const state = { user: null, cursor: null, query: "", course: null, searches: 0 };
 
 $("#buy-method").append(paymentSelect("buy-payment"));
 initSession((user) => {
@@ -33,9 +35,12 @@ function rating(course) {
 async function search(fresh) {
   if (!$("#search-form").reportValidity()) return;
   await guarded($("#search-problem"), async () => {
-    if (fresh) { state.cursor = null; state.query = queryString(); $("#results").replaceChildren(); }
+    const mine = ++state.searches;
+    if (fresh) { state.cursor = null; state.query = queryString(); }
     const cursor = state.cursor ? `&cursor=${encodeURIComponent(state.cursor)}` : "";
     const page = await api(`/v1/courses?limit=20&${state.query}${cursor}`, { auth: null });
+    if (mine !== state.searches) return;  // a newer search has started: its answer renders
+    if (fresh) $("#results").replaceChildren();
     state.cursor = page.next_cursor;
     $("#results-more").hidden = !page.next_cursor;
     $("#results").append(...page.data.map((c) => el("li", { "data-course": c.id },

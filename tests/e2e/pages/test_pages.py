@@ -127,6 +127,29 @@ def test_a_purchase_from_the_marketplace_lands_in_the_library(tab: Tab, site: Si
     assert [item["course"]["id"] for item in library] == [site.course_id]
 
 
+def test_a_slow_first_listing_never_lands_on_top_of_a_search(tab: Tab, site: Site) -> None:
+    held: list[Any] = []
+
+    def hold_the_unfiltered_listing(route: Any) -> None:
+        if "q=" in route.request.url:
+            route.continue_()
+        else:
+            held.append(route)
+
+    tab.page.route("**/v1/courses?*", hold_the_unfiltered_listing)
+    page = tab.open("/app/marketplace")
+    page.get_by_role("searchbox", name="Search").fill("python")
+    page.get_by_role("button", name="Search", exact=True).click()
+    page.get_by_role("button", name="Open Python from zero").wait_for()
+    assert len(held) == 1
+    held[0].continue_()  # the first listing answers last
+    page.wait_for_function("document.querySelectorAll('#results li').length > 0")
+    page.wait_for_load_state("networkidle")
+    assert page.get_by_role("button", name="Open Python from zero").count() == 1
+    shown = page.locator("#results li").count()
+    assert page.locator("#results-count").inner_text() == f"{shown} course{'' if shown == 1 else 's'} shown."
+
+
 def test_the_enterprise_dashboard_verifies_its_license(tab: Tab, site: Site) -> None:
     page = tab.open("/app/enterprise", user="ada")
     page.locator('[data-metric="API calls"]').get_by_text("640").wait_for()
