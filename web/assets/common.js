@@ -22,6 +22,20 @@ export function $(selector) {
   return document.querySelector(selector);
 }
 
+/**
+ * Number the calls of one loader so that only the newest one's answer is shown: an earlier
+ * answer that arrives late (the first listing after a search, say) is dropped instead of
+ * landing on top of a newer one. `const turn = newestOnly();` then, in the loader,
+ * `const current = turn(); ...await...; if (!current()) return;`.
+ */
+export function newestOnly() {
+  let issued = 0;
+  return () => {
+    const mine = ++issued;
+    return () => mine === issued;
+  };
+}
+
 // --- the token --------------------------------------------------------------------------
 
 export function token() {

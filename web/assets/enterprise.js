@@ -1,11 +1,12 @@
 // The enterprise dashboard (/app/enterprise): seats and usage against limits (a chart), the
 // license key and its verification (by the service, and here with WebCrypto), the branding
 // preview, and support tickets with their SLA state.
-import { $, api, el, guarded, initSession, table, when } from "./common.js";
+import { $, api, el, guarded, initSession, newestOnly, table, when } from "./common.js";
 import { utf8 } from "./hex.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const state = { user: null, org: null };
+const orgTurn = newestOnly();
 
 initSession((user) => { state.user = user; $("#enterprise").hidden = !user; if (user) loadOrgs(); });
 
@@ -26,15 +27,17 @@ async function loadOrgs() {
 async function show() {
   const id = $("#org-select").value;
   const base = `/v1/orgs/${encodeURIComponent(id)}`;
+  const current = orgTurn();
   await guarded($("#org-problem"), async () => {
     const [org, usage, members] = await Promise.all([api(base), api(`${base}/usage?month=${month()}`), api(`${base}/members?limit=100`)]);
+    if (!current()) return;
     state.org = org;
     $("#org-summary").replaceChildren(el("p", {}, `${org.name}: ${org.seats.used} of ${org.seats.limit} seats taken.`));
     renderUsage(org, usage);
     $("#members").replaceChildren(table(["User", "Role", "Joined"],
       members.data.map((m) => el("tr", {}, el("td", {}, m.user_id), el("td", {}, m.role), el("td", {}, when(m.joined_at))))));
   });
-  await Promise.all([loadLicenses(base), loadBranding(base), loadTickets(base)]);
+  if (current()) await Promise.all([loadLicenses(base), loadBranding(base), loadTickets(base)]);
 }
 
 // --- usage ----------------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 // Leaderboards (/app/leaderboards): global, a class, or friends; week, month or all time.
-import { $, api, el, guarded, initSession, table, trimAmount } from "./common.js";
+import { $, api, el, guarded, initSession, newestOnly, table, trimAmount } from "./common.js";
+
+const boardTurn = newestOnly();
 
 let user = null;
 
@@ -20,8 +22,10 @@ async function show() {
   const window = new FormData($("#board-form")).get("window") || "all";
   const wanted = scope();
   if (wanted === "class:") { $("#board-class").focus(); return; }
+  const current = boardTurn();
   await guarded($("#board-problem"), async () => {
     const board = await api(`/v1/leaderboards/${encodeURIComponent(wanted)}?window=${window}&limit=100`);
+    if (!current()) return;  // another scope or window was asked for since
     const rows = board.entries.map((r) => {
       const mine = r.user_id === user;
       return el("tr", { class: mine ? "me" : null, "aria-current": mine ? "true" : null, "data-user": r.user_id },

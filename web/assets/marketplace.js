@@ -1,10 +1,9 @@
 // The marketplace (/app/marketplace): search with filters and sort, a course with its
 // reviews, a purchase with the test payment methods, and the user's library.
-import { $, api, el, guarded, initSession, newKey, notice, paymentSelect, table, when } from "./common.js";
+import { $, api, el, guarded, initSession, newestOnly, newKey, notice, paymentSelect, table, when } from "./common.js";
 
-// `searches` numbers each search so that only the newest one renders: a slow answer to an
-// earlier search (the first listing, say) never lands on top of a newer one's results.
-const state = { user: null, cursor: null, query: "", course: null, searches: 0 };
+const state = { user: null, cursor: null, query: "", course: null };
+const searchTurn = newestOnly();
 
 $("#buy-method").append(paymentSelect("buy-payment"));
 initSession((user) => {
@@ -35,11 +34,11 @@ function rating(course) {
 async function search(fresh) {
   if (!$("#search-form").reportValidity()) return;
   await guarded($("#search-problem"), async () => {
-    const mine = ++state.searches;
+    const current = searchTurn();
     if (fresh) { state.cursor = null; state.query = queryString(); }
     const cursor = state.cursor ? `&cursor=${encodeURIComponent(state.cursor)}` : "";
     const page = await api(`/v1/courses?limit=20&${state.query}${cursor}`, { auth: null });
-    if (mine !== state.searches) return;  // a newer search has started: its answer renders
+    if (!current()) return;  // a newer search has started: its answer renders
     if (fresh) $("#results").replaceChildren();
     state.cursor = page.next_cursor;
     $("#results-more").hidden = !page.next_cursor;

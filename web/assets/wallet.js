@@ -1,11 +1,14 @@
 // The wallet (/app/): balances, redemptions, a withdrawal, history with its running balance.
 import {
-  $, amountEl, api, ApiError, clearBox, el, guarded, initSession, newKey, notice, table, trimAmount, when,
+  $, amountEl, api, ApiError, clearBox, el, guarded, initSession, newestOnly, newKey, notice, table, trimAmount, when,
 } from "./common.js";
 import { addressProblem } from "./hex.js";
 
 const HISTORY_PAGE = 100;
 const state = { user: null, history: [], cursor: null, catalog: [] };
+// Balances, redemptions and history are reloaded after every action: a late answer to an
+// earlier load must not overwrite (or, for the history, repeat) a newer one.
+const turns = { balances: newestOnly(), redemptions: newestOnly(), history: newestOnly() };
 
 initSession((user) => {
   state.user = user;
@@ -42,7 +45,9 @@ async function loadBalances() {
   await guarded($("#balances-problem"), async () => {
     const azrId = `user:${state.user}:azr`;
     const usdId = `user:${state.user}:usd`;
+    const current = turns.balances();
     const [azr, usd, wallet] = await Promise.all([account(azrId), account(usdId), api(`/v1/users/${state.user}/rewards`)]);
+    if (!current()) return;
     $("#balances").replaceChildren(balanceCard("AZR", azrId, "AZR", azr), balanceCard("USD", usdId, "USD", usd));
     const unlocks = wallet.entitlements.map((e) => el("li", {}, `${e.item_id} (${e.type.replace("_", " ")})`,
       e.until ? ` until ${when(e.until)}` : " for good"));
@@ -107,7 +112,9 @@ async function cancel(redemption) {
 
 async function loadRedemptions() {
   await guarded($("#redemptions-problem"), async () => {
+    const current = turns.redemptions();
     const page = await api(`/v1/users/${state.user}/redemptions?limit=100`);
+    if (!current()) return;
     const rows = page.data.map((r) => el("tr", { "data-redemption": r.id, "data-status": r.status },
       el("td", {}, r.item_id), el("td", { class: "num" }, `${trimAmount(r.price)} AZR`),
       el("td", {}, el("span", { class: "badge" }, r.status), r.reason ? el("span", { class: "hint" }, ` ${r.reason}`) : null),
@@ -143,9 +150,12 @@ $("#withdraw-form").addEventListener("submit", async (event) => {
 
 async function loadHistory(fresh) {
   await guarded($("#history-problem"), async () => {
-    if (fresh) { state.history = []; state.cursor = null; }
+    const current = turns.history();
+    if (fresh) state.cursor = null;
     const cursor = state.cursor ? `&cursor=${encodeURIComponent(state.cursor)}` : "";
     const page = await api(`/v1/users/${state.user}/rewards/history?limit=${HISTORY_PAGE}${cursor}`);
+    if (!current()) return;
+    if (fresh) state.history = [];
     state.history.push(...page.data);
     state.cursor = page.next_cursor;
     $("#history-more").hidden = !page.next_cursor;
