@@ -258,8 +258,9 @@ class Container:
             lease_s=max(60.0, 6 * s.webhook_timeout_s),
         )
         return build_webhooks(
-            self.engine, self.ledger, config, self.clock, resolver=self.webhook_resolver
-        )
+            self.engine, self.ledger, config, self.clock,
+            secrets=self.sso_encryption_keys, resolver=self.webhook_resolver,
+        )  # fmt: skip
 
     def deliver_webhooks(self) -> int:
         """One bounded round of webhook deliveries; the number delivered."""

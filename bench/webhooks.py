@@ -11,6 +11,7 @@ same number of bodies to the same local receiver, and their ratio. The receiver 
 from __future__ import annotations
 
 import argparse
+import secrets
 import threading
 import time
 from datetime import UTC, datetime
@@ -58,7 +59,9 @@ def main() -> None:
     with Ledger(engine) as book:
         book.create_account(Account("world:card", "USD", allow_negative=True))
         book.create_account(Account("user:a:usd", "USD"))
-        webhooks = build_webhooks(engine, book, config, utcnow, resolver=resolver)
+        webhooks = build_webhooks(
+            engine, book, config, utcnow, secrets=lambda: [secrets.token_hex(32)], resolver=resolver
+        )
         for n in range(args.endpoints):
             webhooks.endpoints.create("key:bench", f"http://127.0.0.1:{PORT}/h{n}")
         posting = Posting("world:card", "user:a:usd", "USD", 1)

@@ -49,13 +49,13 @@ from monetization.licensing.model import (
     Tier,
 )
 from monetization.licensing.orgs import Organizations
-from monetization.licensing.sealing import Sealer
 from monetization.licensing.signing import PublishedKey, SigningKeys
 from monetization.licensing.sla import SLA_TARGETS, Priority
 from monetization.licensing.sso import SingleSignOn, SsoRequest, SsoSettings
 from monetization.licensing.tickets import Comment, Status, Ticket, TicketChange, Tickets
 from monetization.licensing.usage import Metric, MetricTotal, Recorded, Usage
 from monetization.payments import Payments
+from monetization.sealing import Sealer
 
 DEFAULT_RETRY_DAYS = (1, 3, 5, 7)
 

@@ -1,5 +1,5 @@
 """Single sign-on settings: OIDC (https issuer, client id, client secret) or SAML (an
-https metadata URL). The client secret is sealed at rest (:mod:`.sealing`) and never
+https metadata URL). The client secret is sealed at rest (:mod:`monetization.sealing`) and never
 returned: readers see ``client_secret_set``. Saving OIDC settings without a secret keeps
 the one stored; the first OIDC settings need one. Nothing here logs a secret.
 """
@@ -14,9 +14,9 @@ from sqlalchemy import Engine, select, update
 
 from ledger import InvalidRequest, NotFound
 from monetization.licensing.checks import check_https_url, check_text
-from monetization.licensing.sealing import Sealer
 from monetization.licensing.store import begin_write, lock_org, require_org
 from monetization.licensing.tables import licensing_sso as S
+from monetization.sealing import Sealer
 
 CLIENT_ID_MAX_CHARS = 255
 CLIENT_SECRET_MAX_CHARS = 1024

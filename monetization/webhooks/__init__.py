@@ -10,12 +10,14 @@ Events reach this package only through the ledger's public read API (``Ledger.ev
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from functools import cache
 
 from sqlalchemy import Engine
 
 from ledger import Ledger
+from monetization.sealing import Sealer
 from monetization.webhooks.endpoints import Endpoints, check_kinds
 from monetization.webhooks.errors import WebhookLimitReached, WebhookNotFound, WebhookUrlRefused
 from monetization.webhooks.events import (
@@ -67,11 +69,12 @@ class Webhooks:
         clock: Callable[[], datetime],
         resolver: Callable[[], Resolver],
         sender: Callable[[], Sender],
+        sealer: Callable[[], Sealer],
         close: Callable[[], None] = lambda: None,
     ) -> None:
         self.config = config
         self.close = close
-        self.endpoints = Endpoints(engine, ledger, config, resolver, clock)
+        self.endpoints = Endpoints(engine, ledger, config, resolver, clock, sealer=sealer)
         self.log = DeliveryLog(engine, self.endpoints, config, clock)
         self.deliverer = Deliverer(
             engine, ledger, self.endpoints, config, sender=sender, resolver=resolver, clock=clock
@@ -88,11 +91,13 @@ def build_webhooks(
     config: WebhooksConfig,
     clock: Callable[[], datetime],
     *,
+    secrets: Callable[[], Sequence[str]],
     resolver: Resolver | None = None,
     sender: Sender | None = None,
 ) -> Webhooks:
     """Everything webhooks need from what the composition root owns; the HTTP client is
-    made on the first delivery."""
+    made on the first delivery, the sealing keys (``secrets``, the first seals) are asked
+    for on first use."""
     the_resolver: Resolver = resolver or SystemResolver()
     made: list[HttpSender] = []
 
@@ -109,7 +114,7 @@ def build_webhooks(
 
     return Webhooks(
         engine, ledger, config, clock=clock, resolver=lambda: the_resolver, sender=get_sender,
-        close=close,
+        sealer=cache(lambda: Sealer(secrets())), close=close,
     )  # fmt: skip
 
 

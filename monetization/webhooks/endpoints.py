@@ -4,6 +4,10 @@ An endpoint starts at the journal's head when it is registered: it receives the 
 recorded after that, never the history before. ``owner`` is the principal that registered
 it; a read or delete names the owner it must belong to, or None for any (the access policy
 in ``api/`` decides which).
+
+The signing secret is kept sealed (:mod:`monetization.sealing`, bound to the endpoint's id)
+and opened only to sign a delivery; one stored in plain text before sealing existed, or
+sealed under a key that no longer seals first (a rotation), is sealed again when used.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from ledger import KIND_RE, InvalidRequest, InvalidText, Ledger
 from monetization.ids import UUID_RE
+from monetization.sealing import Sealer, SealError
 from monetization.webhooks.errors import WebhookLimitReached, WebhookNotFound
 from monetization.webhooks.model import (
     DESCRIPTION_MAX_CHARS,
@@ -26,7 +31,7 @@ from monetization.webhooks.model import (
     Endpoint,
     WebhooksConfig,
 )
-from monetization.webhooks.signing import new_secret
+from monetization.webhooks.signing import SECRET_PREFIX, new_secret
 from monetization.webhooks.store import begin_write, endpoint_from_row
 from monetization.webhooks.tables import webhooks_endpoints as ep
 from monetization.webhooks.targets import Resolver, TargetPolicy, check_url, resolve
@@ -82,11 +87,14 @@ class Endpoints:
         config: WebhooksConfig,
         resolver: Callable[[], Resolver],
         clock: Callable[[], datetime],
+        *,
+        sealer: Callable[[], Sealer],
     ) -> None:
         self.engine, self.ledger, self.config = engine, ledger, config
         self.policy = TargetPolicy(strict=config.strict)
         self._resolver = resolver
         self.clock = clock
+        self._sealer = sealer
 
     def create(
         self, owner: str, url: str, kinds: Sequence[str] | None = None, description: str = ""
@@ -116,7 +124,8 @@ class Endpoints:
             conn.execute(
                 insert(ep).values(
                     id=endpoint_id, owner=owner, url=url, kinds=json.dumps(list(patterns)),
-                    description=text, secret=secret, created_at=now, deleted_at=None,
+                    description=text, secret=self._sealer().seal(secret, endpoint_id),
+                    created_at=now, deleted_at=None,
                     scanned_seq=head, next_attempt_at=now, failures=0,
                 )
             )  # fmt: skip
@@ -136,11 +145,31 @@ class Endpoints:
         return endpoint_from_row(row)
 
     def secret(self, endpoint_id: str) -> str:
+        """The signing secret in the clear, to sign with (never to show)."""
         with self.engine.connect() as conn:
-            found = conn.execute(select(ep.c.secret).where(ep.c.id == endpoint_id)).scalar()
-        if found is None:
+            stored = conn.execute(select(ep.c.secret).where(ep.c.id == endpoint_id)).scalar()
+        if stored is None:
             raise WebhookNotFound(f"webhook {endpoint_id} does not exist")
-        return str(found)
+        sealer = self._sealer()
+        if stored.startswith(SECRET_PREFIX):
+            secret = str(stored)  # kept in plain text before secrets were sealed
+        else:
+            try:
+                secret = sealer.open(stored, endpoint_id)
+            except SealError:
+                raise SealError(
+                    f"webhook {endpoint_id}: its signing secret does not open with any key in "
+                    "AZORA_SSO_ENCRYPTION_KEY (a removed key?); deliveries wait for it"
+                ) from None
+        if not sealer.is_current(stored):
+            self._reseal(endpoint_id, stored, sealer.seal(secret, endpoint_id))
+        return secret
+
+    def _reseal(self, endpoint_id: str, stored: str, sealed: str) -> None:
+        # Only if nobody sealed it again meanwhile: the row's value is the one just read.
+        with begin_write(self.engine) as conn:
+            same = and_(ep.c.id == endpoint_id, ep.c.secret == stored)
+            conn.execute(update(ep).where(same).values(secret=sealed))
 
     def list(
         self, owner: str | None, limit: int = 100, after_id: str | None = None

@@ -40,7 +40,7 @@ webhooks_endpoints = Table(
     Column("url", String(2048), nullable=False),
     Column("kinds", Text, nullable=False),  # a JSON list of kind patterns; [] = every kind
     Column("description", String(200), nullable=False),
-    Column("secret", String(128), nullable=False),
+    Column("secret", String(256), nullable=False),  # sealed (monetization.sealing)
     Column("created_at", UTCDateTime, nullable=False),
     Column("deleted_at", UTCDateTime),
     Column("scanned_seq", BigInteger, nullable=False),

@@ -34,6 +34,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, Engine, and_, exists, func, insert, or_, select, update
 
 from ledger import Entry, Ledger
+from monetization.sealing import SealError
 from monetization.webhooks.endpoints import Endpoints
 from monetization.webhooks.errors import WebhookUrlRefused
 from monetization.webhooks.events import EVENT_TYPES, event_bytes
@@ -165,6 +166,12 @@ class Deliverer:
             return self._send_queue(claim)
         except LeaseLost:
             log.warning("webhook %s: lease lost, another process serves it", claim.endpoint.id)
+            return RoundReport(endpoints=1)
+        except SealError as unreadable:
+            # Not the receiver's fault and nothing was sent: its deliveries stay pending, the
+            # endpoint waits (others go on) until a key that opens its secret is configured.
+            log.error("%s", unreadable)
+            self._postpone(claim, timedelta(seconds=self.config.retry_max_s))
             return RoundReport(endpoints=1)
         finally:
             self._release(claim)
@@ -303,6 +310,14 @@ class Deliverer:
     def _failures(self, conn: Connection, claim: Claim) -> int:
         found = conn.execute(select(ep.c.failures).where(ep.c.id == claim.endpoint.id)).scalar()
         return int(found or 0)
+
+    def _postpone(self, claim: Claim, by: timedelta) -> None:
+        with begin_write(self.engine) as conn:
+            conn.execute(
+                update(ep)
+                .where(ep.c.id == claim.endpoint.id, ep.c.lease_token == claim.token)
+                .values(next_attempt_at=self.clock() + by)
+            )
 
     def _release(self, claim: Claim) -> None:
         with begin_write(self.engine) as conn:

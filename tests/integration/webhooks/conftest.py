@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 
 import pytest
@@ -38,11 +38,32 @@ def receiver() -> Iterator[Receiver]:
     made.close()
 
 
+SEALING_KEYS = ("webhook-sealing-test-key-" + "z" * 20,)
+
+
+def sealing_keys() -> list[str]:
+    return list(SEALING_KEYS)
+
+
 def make_webhooks(
-    engine: Engine, book: Ledger, clock: Clock, config: WebhooksConfig = LAX, **kw: object
+    engine: Engine,
+    book: Ledger,
+    clock: Clock,
+    config: WebhooksConfig = LAX,
+    resolver: StaticResolver | None = None,
+    secrets: Callable[[], Sequence[str]] = sealing_keys,
+    **kw: object,
 ) -> Webhooks:
-    resolver = StaticResolver({"localhost": ["127.0.0.1"]})
-    return build_webhooks(engine, book, config, clock, resolver=resolver, **kw)  # type: ignore[arg-type]
+    resolver = resolver or StaticResolver({"localhost": ["127.0.0.1"]})
+    return build_webhooks(
+        engine,
+        book,
+        config,
+        clock,
+        secrets=secrets,
+        resolver=resolver,
+        **kw,  # type: ignore[arg-type]
+    )
 
 
 @pytest.fixture

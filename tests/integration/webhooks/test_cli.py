@@ -26,7 +26,9 @@ def test_deliver_sends_what_is_due_and_exits(
     }
     receiver = Receiver()
     try:
-        settings = Settings(database_url=env["AZORA_DATABASE_URL"], anchoring=False)
+        settings = Settings(
+            database_url=env["AZORA_DATABASE_URL"], anchoring=False, data_dir=tmp_path
+        )
         with build(settings, group_commit=False) as container:
             book = container.ledger
             book.create_account(Account("world:card", "USD", allow_negative=True))

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from ledger import Account, Ledger, NewEntry, Posting
 from ledger.store.engine import make_engine
 from monetization.webhooks import StaticResolver, WebhooksConfig, build_webhooks
+from tests.integration.webhooks.conftest import sealing_keys
 from tests.integration.webhooks.receiver import Receiver
 
 CONFIG = WebhooksConfig(strict=False, retry_base_s=0.05, retry_max_s=0.2, timeout_s=5, lease_s=15)
@@ -28,7 +29,12 @@ def deliver_until(url: str, stop_at: float) -> int:
     engine = make_engine(url)
     with Ledger(engine, group_commit=False) as book:
         webhooks = build_webhooks(
-            engine, book, CONFIG, utcnow, resolver=StaticResolver({"localhost": ["127.0.0.1"]})
+            engine,
+            book,
+            CONFIG,
+            utcnow,
+            secrets=sealing_keys,
+            resolver=StaticResolver({"localhost": ["127.0.0.1"]}),
         )
         delivered = 0
         while time.time() < stop_at:
@@ -51,7 +57,7 @@ def test_processes_never_send_twice_at_once_and_keep_seq_order(pg_url: str) -> N
         with Ledger(engine, group_commit=False) as book:
             book.create_account(Account("world:card", "USD", allow_negative=True))
             book.create_account(Account("user:a:usd", "USD"))
-            webhooks = build_webhooks(engine, book, CONFIG, utcnow)
+            webhooks = build_webhooks(engine, book, CONFIG, utcnow, secrets=sealing_keys)
             for n in range(ENDPOINTS):
                 webhooks.endpoints.create("key:a", receiver.url(f"/hook{n}"))
             stop_at = time.time() + 15
@@ -83,7 +89,7 @@ def test_threads_with_their_own_engines_share_the_work(pg_url: str) -> None:
         with Ledger(engine, group_commit=False) as book:
             book.create_account(Account("world:card", "USD", allow_negative=True))
             book.create_account(Account("user:a:usd", "USD"))
-            webhooks = build_webhooks(engine, book, CONFIG, utcnow)
+            webhooks = build_webhooks(engine, book, CONFIG, utcnow, secrets=sealing_keys)
             for n in range(ENDPOINTS):
                 webhooks.endpoints.create("key:a", receiver.url(f"/t{n}"))
             posting = Posting("world:card", "user:a:usd", "USD", 1)

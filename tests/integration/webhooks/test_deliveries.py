@@ -20,12 +20,11 @@ from monetization.webhooks import (
     WebhookNotFound,
     Webhooks,
     WebhooksConfig,
-    build_webhooks,
     event_json,
     verify,
 )
 from tests.integration.billing.conftest import Clock
-from tests.integration.webhooks.conftest import LAX, post
+from tests.integration.webhooks.conftest import LAX, make_webhooks, post
 from tests.integration.webhooks.receiver import Receiver
 
 
@@ -224,7 +223,7 @@ def test_a_name_rebound_to_a_private_address_after_registration_is_refused_at_de
     resolver = StaticResolver({"hooks.example.com": ["93.184.216.34"]})
     sender = RecordingSender()
     strict = WebhooksConfig(strict=True)
-    webhooks = build_webhooks(engine, book, strict, clock, resolver=resolver, sender=sender)
+    webhooks = make_webhooks(engine, book, clock, strict, resolver, sender=sender)
     endpoint, _ = webhooks.endpoints.create("key:a", "https://hooks.example.com/in")
     post(book, "transfer", 1)
     resolver.set("hooks.example.com", "169.254.169.254")

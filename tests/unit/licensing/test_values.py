@@ -20,7 +20,7 @@ from monetization.licensing.errors import InvalidLicense
 from monetization.licensing.keyformat import Limits
 from monetization.licensing.licenses import check_request
 from monetization.licensing.model import BillingStatus, License, LicenseRequest, Tier
-from monetization.licensing.sealing import Sealer, SealError
+from monetization.sealing import Sealer, SealError
 
 NOW = datetime(2030, 1, 31, 12, tzinfo=UTC)
 HOSTILE_TEXT = ["", "   ", "a\x00b", "bad\ud800", "x" * 201, "tab\there", "bell\x07"]

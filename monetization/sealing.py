@@ -1,8 +1,11 @@
 """Secrets at rest: AES-256-GCM (``cryptography``) with keys derived from settings.
 
+One primitive for every domain that must keep a secret it has to use again later (an
+organization's SSO client secret, a webhook endpoint's signing secret).
 ``AZORA_SSO_ENCRYPTION_KEY`` holds one secret or several, comma-separated: the first seals,
 every one opens (rotation: put the new one first, keep the old until every secret was
-written again). A sealed value reads ``v1.<key id>.<base64url(nonce || ciphertext)>``, the
+written again; :meth:`Sealer.is_current` tells a value sealed under an older key). A
+sealed value reads ``v1.<key id>.<base64url(nonce || ciphertext)>``, the
 key id being the first 4 bytes of SHA-256 of the derived key; the associated data binds it
 to its owner (an organization's secret cannot be moved to another's row).
 """
@@ -50,6 +53,11 @@ class Sealer:
         nonce = os.urandom(NONCE_BYTES)
         sealed = aead.encrypt(nonce, plaintext.encode("utf-8"), owner.encode("utf-8"))
         return f"{VERSION}.{key_id}.{_b64(nonce + sealed)}"
+
+    def is_current(self, sealed: str) -> bool:
+        """Whether ``sealed`` is a sealed value under the key that seals now."""
+        version, key_id = [*sealed.split("."), "", ""][:2]
+        return version == VERSION and key_id == self._keys[0][0]
 
     def open(self, sealed: str, owner: str) -> str:
         version, key_id, body = [*sealed.split("."), "", ""][:3]
