@@ -36,7 +36,7 @@ from eth_account import Account
 from sqlalchemy import Engine, select
 
 from chain.anchor_table import AnchorTable
-from chain.errors import ChainError, TransactionReverted, TransactionTimeout
+from chain.errors import ChainError, FeeAboveCap, TransactionReverted, TransactionTimeout
 from chain.health import HALTING, HEALING, WorkerStatus, clear_alerts, open_alerts, raise_alert
 from chain.leader import leader_lock
 from chain.redact import redact_text
@@ -66,8 +66,8 @@ class AnchorSettings:
 
 @dataclass(frozen=True)
 class RoundResult:
-    # not-leader | halted | idle | not-due | waiting | resubmitted | anchored | confirmed
-    # | dropped | failed
+    # not-leader | halted | idle | not-due | waiting | resubmitted | replaced | anchored
+    # | confirmed | dropped | failed
     action: str
     tree_size: int | None = None
     detail: str = ""
@@ -147,6 +147,8 @@ class AnchorWorker:
                 log.warning("anchoring round failed (retry in %.0fs): %s", wait_s, reason)
                 if UNFUNDED_MARK in reason.lower():
                     self._unfunded(reason)
+                elif isinstance(error, FeeAboveCap):
+                    self._fee_cap(reason)
             stop.wait(wait_s)
 
     # --- alerts --------------------------------------------------------------------------
@@ -183,6 +185,16 @@ class AnchorWorker:
                 "unfunded",
                 f"the anchoring key {self.sender.address} cannot pay for gas; fund it "
                 f"(retrying with backoff up to {BACKOFF_MAX_S:.0f} s): {reason}",
+            )
+
+    def _fee_cap(self, reason: str) -> None:
+        """The chain's fees passed the cap: nothing is signed (or re-signed) above it; an
+        alert, the loop's bounded backoff, and it clears by itself once an anchor lands."""
+        with contextlib.suppress(Exception):
+            self._alert(
+                "fee-cap",
+                f"anchoring waits for fees to fall below the cap (retrying with backoff up "
+                f"to {BACKOFF_MAX_S:.0f} s): {reason}",
             )
 
     def _halt(self, kind: str, detail: str, size: int | None) -> RoundResult:
@@ -268,7 +280,9 @@ class AnchorWorker:
         raw = bytes(row.raw_tx)
         signer = str(Account.recover_transaction(raw))
         write = ChainWrite(self.chain_id, signer, int(row.nonce), raw, row.tx_hash)
-        verdict = self.saga.advance(write)
+        verdict = self.saga.advance(write, lambda bumped: self.table.replace_tx(row.id, bumped))
+        if verdict.replaced is not None:
+            return RoundResult("replaced", row.tree_size, verdict.detail)
         if verdict.gap:
             self._alert("nonce-gap", f"anchor {row.tx_hash} (nonce {row.nonce}): {verdict.detail}")
         if verdict.state is TxState.FAILED:
