@@ -370,7 +370,7 @@ def main() -> None:
 
 def verdict(rows: list[tuple[float, int]], flat_pct: float, p99_factor: float) -> None:
     """Memory flat and p99 stable: the last minute against minute 2 (the first one warm)."""
-    ref = rows[1] if len(rows) > 1 else rows[0]
+    ref = rows[1] if len(rows) > 2 else rows[0]  # minute 2, unless it is the last
     last = rows[-1]
     growth = 100.0 * (last[1] - ref[1]) / ref[1]
     flat = growth <= flat_pct

@@ -13,7 +13,9 @@ beside a running service):
    chain agrees with the table again.
 2. **Finish what is in flight** through the chain-write saga (:mod:`chain.saga`), lowest
    nonce first: confirmed, failed, dropped, or the same bytes sent again; a nonce gap below
-   them is closed once it has lasted.
+   them is closed once it has lasted. An anchor whose max fee fell below the next base fee
+   (a spike) is signed again at its nonce with bumped fees, recorded, and sent instead; fees
+   above the cap (``FeeAboveCap``) raise a ``fee-cap`` alert and the loop backs off.
 3. **Anchor anew** when nothing is in flight and the log has grown (after the interval,
    sooner past a size threshold, or at once with ``now``): the root at the log's current
    size and the consistency proof from the last anchor *read from the chain*, both checked
