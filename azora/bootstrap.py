@@ -40,6 +40,7 @@ from chain.anchoring import AnchorSettings
 from chain.checkpoints import Checkpoints
 from chain.proofs import Proofs
 from chain.runtime import ChainConfig, ChainRuntime
+from chain.sender import TxSettings
 from ledger import Ledger
 from ledger.store.engine import make_engine
 from monetization.billing import Billing, BillingConfig, build_billing
@@ -66,6 +67,7 @@ Clock = Callable[[], datetime]
 JWT_SECRET_FILE = "jwt-secret"  # noqa: S105 - a file name
 LICENSE_SIGNING_KEY_FILE = "license-signing-key"
 SSO_ENCRYPTION_KEY_FILE = "sso-encryption-key"
+GWEI = 10**9
 
 
 def utcnow() -> datetime:
@@ -124,6 +126,10 @@ class Container:
             finalized=s.anchor_finality == "finalized",
             signing_key=s.anchor_private_key or key_file,
             keystore_password=s.anchor_keystore_password,
+            tx=TxSettings(
+                confirmations=s.anchor_confirmations,
+                max_fee_per_gas_cap_wei=s.max_fee_gwei * GWEI,
+            ),
         )
 
     @cached_property

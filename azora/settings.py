@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     # chain's finalized block passes them (public testnets).
     anchor_confirmations: int = Field(default=1, ge=1, le=64)
     anchor_finality: Literal["confirmations", "finalized"] = "confirmations"
+    # Most the service pays per gas (max fee per gas, base fee + tip), in whole gwei: above
+    # it nothing is signed and a `fee-cap` alert waits for fees to fall (runaway fee guard).
+    max_fee_gwei: int = Field(default=500, ge=1, le=1_000_000)
     # "off": no local chain is started, no token deployed, no anchoring worker runs
     # (the ledger API alone; proofs answer not-anchored).
     anchoring: bool = True

@@ -95,14 +95,18 @@ def start_server(
     *,
     anchoring: bool = False,
     workers: int | None = None,
+    port: int | None = None,
+    env_extra: dict[str, str] | None = None,
 ) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
+    """``azora serve`` on ``port`` (default: a free one), waited for until /readyz says 200."""
+    port = port or free_port()
     env = {
         **os.environ,
         "AZORA_DATABASE_URL": db_url,
         "AZORA_ADMIN_API_KEY": admin_key,
         "AZORA_JWT_SECRET": secrets.token_urlsafe(48),
         "AZORA_ANCHORING": "true" if anchoring else "false",
+        **(env_extra or {}),
     }
     cmd = [
         sys.executable,

@@ -97,6 +97,20 @@ class AnchorTable:
                 .values(status=status.value, updated_at=self.clock())
             )
 
+    def replace_tx(self, row_id: int, signed: SignedTx) -> None:
+        """The attempt goes on with ``signed`` (its nonce, higher fees) before it is sent."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(anchors)
+                .where(anchors.c.id == row_id)
+                .values(
+                    tx_hash=signed.tx_hash,
+                    raw_tx=signed.raw,
+                    status=TxState.SUBMITTED.value,
+                    updated_at=self.clock(),
+                )
+            )
+
     def demote(self, row_id: int, back: TxState) -> None:
         """A confirmed row the chain lost: in flight again (or dropped), index forgotten."""
         with self.engine.begin() as conn:

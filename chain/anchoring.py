@@ -13,7 +13,9 @@ beside a running service):
    chain agrees with the table again.
 2. **Finish what is in flight** through the chain-write saga (:mod:`chain.saga`), lowest
    nonce first: confirmed, failed, dropped, or the same bytes sent again; a nonce gap below
-   them is closed once it has lasted.
+   them is closed once it has lasted. An anchor whose max fee fell below the next base fee
+   (a spike) is signed again at its nonce with bumped fees, recorded, and sent instead; fees
+   above the cap (``FeeAboveCap``) raise a ``fee-cap`` alert and the loop backs off.
 3. **Anchor anew** when nothing is in flight and the log has grown (after the interval,
    sooner past a size threshold, or at once with ``now``): the root at the log's current
    size and the consistency proof from the last anchor *read from the chain*, both checked
@@ -36,7 +38,7 @@ from eth_account import Account
 from sqlalchemy import Engine, select
 
 from chain.anchor_table import AnchorTable
-from chain.errors import ChainError, TransactionReverted, TransactionTimeout
+from chain.errors import ChainError, FeeAboveCap, TransactionReverted, TransactionTimeout
 from chain.health import HALTING, HEALING, WorkerStatus, clear_alerts, open_alerts, raise_alert
 from chain.leader import leader_lock
 from chain.redact import redact_text
@@ -66,8 +68,8 @@ class AnchorSettings:
 
 @dataclass(frozen=True)
 class RoundResult:
-    # not-leader | halted | idle | not-due | waiting | resubmitted | anchored | confirmed
-    # | dropped | failed
+    # not-leader | halted | idle | not-due | waiting | resubmitted | replaced | anchored
+    # | confirmed | dropped | failed
     action: str
     tree_size: int | None = None
     detail: str = ""
@@ -147,6 +149,8 @@ class AnchorWorker:
                 log.warning("anchoring round failed (retry in %.0fs): %s", wait_s, reason)
                 if UNFUNDED_MARK in reason.lower():
                     self._unfunded(reason)
+                elif isinstance(error, FeeAboveCap):
+                    self._fee_cap(reason)
             stop.wait(wait_s)
 
     # --- alerts --------------------------------------------------------------------------
@@ -183,6 +187,16 @@ class AnchorWorker:
                 "unfunded",
                 f"the anchoring key {self.sender.address} cannot pay for gas; fund it "
                 f"(retrying with backoff up to {BACKOFF_MAX_S:.0f} s): {reason}",
+            )
+
+    def _fee_cap(self, reason: str) -> None:
+        """The chain's fees passed the cap: nothing is signed (or re-signed) above it; an
+        alert, the loop's bounded backoff, and it clears by itself once an anchor lands."""
+        with contextlib.suppress(Exception):
+            self._alert(
+                "fee-cap",
+                f"anchoring waits for fees to fall below the cap (retrying with backoff up "
+                f"to {BACKOFF_MAX_S:.0f} s): {reason}",
             )
 
     def _halt(self, kind: str, detail: str, size: int | None) -> RoundResult:
@@ -268,7 +282,9 @@ class AnchorWorker:
         raw = bytes(row.raw_tx)
         signer = str(Account.recover_transaction(raw))
         write = ChainWrite(self.chain_id, signer, int(row.nonce), raw, row.tx_hash)
-        verdict = self.saga.advance(write)
+        verdict = self.saga.advance(write, lambda bumped: self.table.replace_tx(row.id, bumped))
+        if verdict.replaced is not None:
+            return RoundResult("replaced", row.tree_size, verdict.detail)
         if verdict.gap:
             self._alert("nonce-gap", f"anchor {row.tx_hash} (nonce {row.nonce}): {verdict.detail}")
         if verdict.state is TxState.FAILED:

@@ -65,3 +65,8 @@ class SignerKeyError(ChainError):
 
 class LocalNodeError(ChainError):
     """The local anvil node could not be found, started or stopped."""
+
+
+class FeeAboveCap(ChainError):
+    """The chain's fees are above the configured cap (``max_fee_per_gas_cap_wei``): nothing
+    was signed; the caller waits for fees to fall."""

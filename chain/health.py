@@ -4,7 +4,8 @@ An alert is open until cleared. ``refused`` (the contract refused an anchor the 
 honestly) and ``inconsistent-log`` (the log no longer extends the anchored root) **halt**
 anchoring until an operator has looked and cleared them (:func:`clear_alerts`, ``azora
 anchor --resume``); ``rollback`` (confirmed anchors vanished from the chain) and
-``nonce-gap`` degrade it and are cleared by the worker once the chain agrees again.
+``nonce-gap`` degrade it and are cleared by the worker once the chain agrees again, as are
+``unfunded`` (the key cannot pay for gas) and ``fee-cap`` (fees above the configured cap).
 Everything is read from the database, so every process reports the same.
 """
 
@@ -23,7 +24,7 @@ from chain.tables import anchors, chain_alerts
 from ledger.tokenlog import TokenLog
 
 HALTING = ("refused", "inconsistent-log")
-HEALING = ("rollback", "nonce-gap", "unfunded")
+HEALING = ("rollback", "nonce-gap", "unfunded", "fee-cap")
 DETAIL_MAX_CHARS = 2000
 
 

@@ -68,6 +68,7 @@ class Verdict:
     block_number: int | None = None
     detail: str = ""
     gap: bool = False  # not mined, and waiting behind nonces the node does not hold
+    replaced: SignedTx | None = None  # sent instead, with higher fees (a fee spike)
 
 
 class WrongChain(Exception):
@@ -118,14 +119,35 @@ class ChainWriteSaga:
             return Verdict(TxState.FAILED, block_number=block, detail=f"reverted in {block}")
         return Verdict(TxState.CONFIRMED, block_number=block, detail=f"mined in block {block}")
 
-    def advance(self, write: ChainWrite) -> Verdict:
+    def advance(
+        self, write: ChainWrite, record: Callable[[SignedTx], None] | None = None
+    ) -> Verdict:
         """:meth:`check`, then send the same bytes again if they are not mined and their
-        nonce is free; close a gap below them once it has lasted ``gap_grace_s``."""
+        nonce is free; close a gap below them once it has lasted ``gap_grace_s``.
+
+        With ``record`` (the owner's write of new signed bytes), a write of ours whose max
+        fee is below the next block's base fee (a fee spike: nodes drop it or hold it
+        forever) is signed again at its nonce with bumped fees, recorded, and sent instead
+        (``Verdict.replaced``). FeeAboveCap when even that would pass the fee cap.
+        """
         verdict = self.check(write)
         if not verdict.resend:
             self._forget(write.tx_hash)
             return verdict
-        self.sender.broadcast(SignedTx(write.nonce, write.raw, write.tx_hash))
+        signed = SignedTx(write.nonce, write.raw, write.tx_hash)
+        if record is not None and self._ours(write.signer):
+            bumped = self.sender.replacement(signed)
+            if bumped is not None:
+                record(bumped)
+                self._forget(write.tx_hash)
+                self.sender.broadcast(bumped)
+                return Verdict(
+                    TxState.SUBMITTED,
+                    resend=True,
+                    replaced=bumped,
+                    detail=f"underpriced: replaced by {bumped.tx_hash} with higher fees",
+                )
+        self.sender.broadcast(signed)
         if verdict.gap and self._gap_lasted(write.tx_hash) and self._ours(write.signer):
             filled = self.sender.close_gap(write.nonce)
             self._forget(write.tx_hash)

@@ -11,6 +11,10 @@ reuses the lowest one given back, so no gap is left behind). What this process s
 has not seen mined stays in an outbox, so :meth:`close_gap` can send it again when the node
 lost it; a nonce nobody here can send any more (the transaction vanished, e.g. with a chain
 rollback) is filled with a no-op transfer to self, so everything above it can be mined.
+
+Fees are estimated for each signing from the next block's base fee, never above the cap
+(:class:`chain.errors.FeeAboveCap`); :meth:`TransactionSender.replacement` signs a transaction
+left below a risen base fee again at its nonce with bumped fees.
 """
 
 from __future__ import annotations
@@ -21,13 +25,14 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from eth_account.signers.local import LocalAccount
+from eth_account.typed_transactions.typed_transaction import TypedTransaction
 from eth_utils.address import to_checksum_address
 from hexbytes import HexBytes
 from web3 import Web3
-from web3.exceptions import TransactionNotFound
+from web3.exceptions import MethodUnavailable, TransactionNotFound
 from web3.types import TxParams, TxReceipt, Wei
 
-from chain.errors import ChainError, ChainUnavailable, TransactionTimeout
+from chain.errors import ChainError, ChainUnavailable, FeeAboveCap, TransactionTimeout
 from chain.retry import RetryPolicy, call_with_retry
 from chain.revert import REJECTED_ERRORS
 
@@ -73,6 +78,12 @@ _ALREADY_KNOWN = ("already known", "known transaction", "already imported", "alr
 FILLER_GAS = 21_000
 MAX_GAP = 256  # nonces close_gap fills in one call, at most
 OUTBOX_PRUNE_AT = 256  # signed-unmined transactions remembered before pruning the mined ones
+REPLACE_BUMP = (9, 8)  # a replacement's fees: at least 12.5 % above the old (geth asks 10 %)
+FEE_HISTORY_MISSING: tuple[type[BaseException], ...] = (*REJECTED_ERRORS, MethodUnavailable)
+
+
+def _bumped(wei: int) -> int:
+    return -(-wei * REPLACE_BUMP[0] // REPLACE_BUMP[1])  # rounded up
 
 
 class TransactionSender:
@@ -100,16 +111,57 @@ class TransactionSender:
             self._chain_id = int(self._rpc("eth_chainId", lambda: self.w3.eth.chain_id))
         return self._chain_id
 
-    def _fees(self) -> dict[str, int]:
-        """EIP-1559 fees: twice the latest base fee plus the node's suggested tip, capped."""
-        block = self._rpc("eth_getBlockByNumber", lambda: self.w3.eth.get_block("latest"))
-        base_fee_wei = int(block.get("baseFeePerGas", 0))
+    def next_base_fee(self) -> int:
+        """The base fee of the next block (``eth_feeHistory``'s last entry), else the latest's."""
+
+        def read() -> int:
+            try:
+                history = list(self.w3.eth.fee_history(1, "latest", [])["baseFeePerGas"])
+            except FEE_HISTORY_MISSING:
+                history = []
+            if history:
+                return int(history[-1])
+            # A node without eth_feeHistory (eth-tester answers an empty one).
+            return int(self.w3.eth.get_block("latest").get("baseFeePerGas", 0))
+
+        return int(self._rpc("eth_feeHistory", read))
+
+    def _fees(self, floor: dict[str, int] | None = None) -> dict[str, int]:
+        """EIP-1559 fees: twice the next base fee plus the node's suggested tip, at most the
+        cap, and at least ``floor`` (a replacement's bumped fees). FeeAboveCap when even the
+        base fee plus the tip (what the next block asks) is above the cap."""
+        base_fee_wei = self.next_base_fee()
         tip_wei = int(self._rpc("eth_maxPriorityFeePerGas", lambda: self.w3.eth.max_priority_fee))
-        max_fee_wei = 2 * base_fee_wei + tip_wei
+        if floor is not None:
+            tip_wei = max(tip_wei, floor["maxPriorityFeePerGas"])
         cap_wei = self.settings.max_fee_per_gas_cap_wei
-        if max_fee_wei > cap_wei:
-            raise ChainError(f"max fee {max_fee_wei} wei/gas is above the cap of {cap_wei}")
-        return {"maxFeePerGas": max_fee_wei, "maxPriorityFeePerGas": min(tip_wei, max_fee_wei)}
+        least_wei = max(base_fee_wei + tip_wei, (floor or {}).get("maxFeePerGas", 0))
+        if least_wei > cap_wei:
+            raise FeeAboveCap(
+                f"the chain asks {least_wei} wei/gas (base fee {base_fee_wei} + tip {tip_wei}), "
+                f"above the cap of {cap_wei} (AZORA_MAX_FEE_GWEI)"
+            )
+        max_fee_wei = min(cap_wei, max(2 * base_fee_wei + tip_wei, least_wei))
+        return {"maxFeePerGas": max_fee_wei, "maxPriorityFeePerGas": tip_wei}
+
+    def replacement(self, signed: SignedTx) -> SignedTx | None:
+        """``signed`` again at its nonce with fees the next block takes, when its max fee
+        is below the next base fee (it cannot be mined: a fee spike), else None.
+
+        The new fees are at least ``REPLACE_BUMP`` above the old (what nodes ask of a
+        replacement) and never above the cap (FeeAboveCap). The caller records the new
+        bytes before it broadcasts them, as for any signed transaction.
+        """
+        old = TypedTransaction.from_bytes(HexBytes(signed.raw)).as_dict()
+        if "maxFeePerGas" not in old:
+            return None  # not EIP-1559: not one of ours
+        old_max, old_tip = int(old["maxFeePerGas"]), int(old["maxPriorityFeePerGas"])
+        if old_max >= self.next_base_fee():
+            return None
+        floor = {"maxFeePerGas": _bumped(old_max), "maxPriorityFeePerGas": _bumped(old_tip)}
+        tx: TxParams = {"to": old["to"], "data": old["data"], "value": old["value"]}
+        with self._lock:
+            return self._sign_at(tx, int(old["gas"]), signed.nonce, self._fees(floor))
 
     def send(self, tx: TxParams, gas_limit: int) -> str:
         """Numbers, signs and sends ``tx`` (to/data/value) with an explicit gas limit.
@@ -209,6 +261,7 @@ class TransactionSender:
             return filled
 
     def _sign_locked(self, tx: TxParams, gas_limit: int) -> SignedTx:
+        fees = self._fees()  # first: a fee above the cap must not reserve a nonce
         pending = self.pending_nonce()
         self._released = {n for n in self._released if n >= pending}
         if self._released:
@@ -220,9 +273,11 @@ class TransactionSender:
         if len(self._outbox) >= OUTBOX_PRUNE_AT:
             mined = self.confirmed_nonce()
             self._outbox = {n: t for n, t in self._outbox.items() if n >= mined}
-        return self._sign_at(tx, gas_limit, nonce)
+        return self._sign_at(tx, gas_limit, nonce, fees)
 
-    def _sign_at(self, tx: TxParams, gas_limit: int, nonce: int) -> SignedTx:
+    def _sign_at(
+        self, tx: TxParams, gas_limit: int, nonce: int, fees: dict[str, int] | None = None
+    ) -> SignedTx:
         assert 21_000 <= gas_limit <= 30_000_000, f"gas_limit={gas_limit} out of bounds"
         full: dict[str, Any] = {
             **dict(tx),
@@ -231,7 +286,7 @@ class TransactionSender:
             "gas": gas_limit,
             "chainId": self.chain_id(),
             "type": 2,
-            **self._fees(),
+            **(fees if fees is not None else self._fees()),
         }
         raw = self.account.sign_transaction(full)
         signed = SignedTx(nonce, bytes(raw.raw_transaction), "0x" + bytes(raw.hash).hex())

@@ -1,5 +1,5 @@
 # HTTP API: its tests, its lint, and its throughput benchmark (included by the root Makefile).
-.PHONY: test-api lint-api bench-api
+.PHONY: test-api lint-api bench-api bench-soak
 
 API_PY := api azora migrations/versions/0002_api_auth.py tests/e2e tests/unit/api \
 	tests/integration/api bench/api_throughput.py
@@ -18,3 +18,8 @@ bench-api: dev-deps
 	bash tests/support/ensure-postgres.sh
 	@command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk (or brew install wrk)"; exit 1; }
 	$(BIN)/python bench/api_throughput.py $(BENCH_ARGS)
+
+# Minutes of mixed load on a served instance: memory flat? p99 stable? (BENCH_ARGS=--minutes 10)
+bench-soak: dev-deps
+	bash tests/support/ensure-postgres.sh
+	$(BIN)/python bench/soak.py $(BENCH_ARGS)
