@@ -116,26 +116,37 @@ def closed_port() -> Iterator[int]:
 
 
 @contextmanager
-def chain_down_app(database_url: str) -> Iterator[tuple[TestClient, ApiContext]]:
-    """The app with anchoring on and its chain RPC URL refusing connections; not started
-    (no background jobs), its container closed on exit."""
+def unstarted_app(
+    database_url: str, *, check_database: bool = True, **values: object
+) -> Iterator[tuple[TestClient, ApiContext]]:
+    """The app over ``database_url`` and settings ``values``; not started (no background
+    jobs), its container closed on exit."""
     from fastapi.testclient import TestClient
 
-    with closed_port() as port:
-        settings = Settings(
-            database_url=database_url,
-            admin_api_key=ADMIN_KEY,
-            jwt_secret=JWT_SECRET,
-            key_cache_ttl_s=0,
-            anchoring=True,
-            chain_rpc_url=f"http://127.0.0.1:{port}",
-        )
-        container = build(settings)
-        app = app_for(container)
-        try:
-            yield TestClient(app), app.state.api
-        finally:
-            container.close()
+    settings = Settings(
+        database_url=database_url,
+        admin_api_key=ADMIN_KEY,
+        jwt_secret=JWT_SECRET,
+        **{"key_cache_ttl_s": 0, **values},  # type: ignore[arg-type]
+    )
+    container = build(settings, check_database=check_database)
+    app = app_for(container)
+    try:
+        yield TestClient(app), app.state.api
+    finally:
+        container.close()
+
+
+@contextmanager
+def chain_down_app(database_url: str) -> Iterator[tuple[TestClient, ApiContext]]:
+    """:func:`unstarted_app` with anchoring on and its chain RPC URL refusing connections."""
+    with (
+        closed_port() as port,
+        unstarted_app(
+            database_url, anchoring=True, chain_rpc_url=f"http://127.0.0.1:{port}"
+        ) as made,
+    ):
+        yield made
 
 
 _SAMPLE = re.compile(r"^([a-z_]+)(?:\{(.*)\})? (\S+)$")

@@ -10,20 +10,16 @@ import pytest
 from fastapi.testclient import TestClient
 from web3.types import RPCEndpoint
 
-from azora.asgi import app_for
-from azora.bootstrap import build
-from azora.settings import Settings
 from chain.localnode import start_anvil
 from monetization.webhooks import DeliveryStatus
 from tests.integration.api.conftest import (
     ADMIN,
-    ADMIN_KEY,
-    JWT_SECRET,
     Api,
     bearer,
     chain_down_app,
     closed_port,
     samples,
+    unstarted_app,
 )
 from tests.integration.webhooks.receiver import Receiver
 
@@ -179,42 +175,26 @@ def test_readyz_is_200_with_the_chain_down_and_counts_the_failed_rpc_calls(pg_ur
 def test_a_node_answering_with_a_json_rpc_error_counts_as_an_rpc_error(pg_url: str) -> None:
     node = start_anvil()
     try:
-        settings = Settings(
-            database_url=pg_url,
-            admin_api_key=ADMIN_KEY,
-            jwt_secret=JWT_SECRET,
-            anchoring=True,
-            chain_rpc_url=node.rpc_url,
-        )
-        container = build(settings)
-        try:
-            client = TestClient(app_for(container))
+        with unstarted_app(pg_url, anchoring=True, chain_rpc_url=node.rpc_url) as made:
+            client, context = made
             ready = client.get("/readyz").json()
             assert ready["checks"]["chain"] == {"status": "ok", "chain_id": 31337}
             key = 'azora_chain_rpc_errors_total{method="eth_noSuchMethod",kind="rpc"}'
             before = _scrape(client)
-            answer = container.chain.w3.provider.make_request(RPCEndpoint("eth_noSuchMethod"), [])
+            assert context.chain is not None
+            provider = context.chain.w3.provider
+            answer = provider.make_request(RPCEndpoint("eth_noSuchMethod"), [])
             assert "error" in answer
             assert _moved(before, _scrape(client), key) == 1
-        finally:
-            container.close()
     finally:
         node.stop()
 
 
 def test_readyz_is_503_when_the_database_does_not_answer() -> None:
     with closed_port() as port:
-        settings = Settings(
-            database_url=f"postgresql+psycopg://postgres@127.0.0.1:{port}/azora",
-            admin_api_key=ADMIN_KEY,
-            jwt_secret=JWT_SECRET,
-            anchoring=False,
-        )
-        container = build(settings, check_database=False)
-        try:
-            answer = TestClient(app_for(container)).get("/readyz")
-        finally:
-            container.close()
+        url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/azora"
+        with unstarted_app(url, check_database=False, anchoring=False) as (client, _context):
+            answer = client.get("/readyz")
     assert answer.status_code == 503, answer.text
     body = answer.json()
     assert body["status"] == "unavailable" and body["database"] == "OperationalError"
