@@ -12,6 +12,7 @@ from typing import Protocol
 from api.config import ApiConfig
 from api.keystore import KeyStore
 from api.limits import RateLimiter
+from api.metrics import ServiceMetrics
 from api.sse import StreamSlots
 from chain.checkpoints import Checkpoints
 from chain.proofs import Proofs
@@ -47,3 +48,4 @@ class ApiContext:
     checkpoints: Checkpoints | None = None  # None: no signed checkpoints nor receipts
     webhooks: Webhooks | None = None  # None: no webhooks (their routes answer 404)
     event_streams: StreamSlots = field(default_factory=lambda: StreamSlots(100))
+    metrics: ServiceMetrics | None = None  # None: this process's counters are not served

@@ -8,13 +8,11 @@ are :mod:`api.requestid`'s (its middleware sits outside this one).
 
 from __future__ import annotations
 
-import bisect
-import os
-import threading
 import time
-from dataclasses import dataclass, field
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.metrics import Histogram
 
 BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 MAX_SERIES = 2000  # (method, route, status class) combinations kept per process
@@ -22,54 +20,21 @@ UNMATCHED = "<unmatched>"
 _OBSERVED = "azora.observed"  # scope key: this request's latency is being measured
 
 
-@dataclass
-class _Series:
-    buckets: list[int] = field(default_factory=lambda: [0] * (len(BUCKETS_S) + 1))
-    total_s: float = 0.0
-    count: int = 0
-
-
-class LatencyHistogram:
+class LatencyHistogram(Histogram):
     """Request durations by (method, route template, status class); thread-safe."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._series: dict[tuple[str, str, str], _Series] = {}
+        super().__init__(
+            "azora_http_request_duration_seconds",
+            "HTTP request latency by route template, per worker process.",
+            BUCKETS_S,
+            ("method", "route", "status"),
+            max_series=MAX_SERIES,
+            overflow=lambda values: (values[0], UNMATCHED, values[2]),
+        )
 
-    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        key = (method, route, f"{status // 100}xx")
-        with self._lock:
-            series = self._series.get(key)
-            if series is None:
-                if len(self._series) >= MAX_SERIES:
-                    key = (method, UNMATCHED, key[2])
-                series = self._series.setdefault(key, _Series())
-            series.buckets[bisect.bisect_left(BUCKETS_S, seconds)] += 1
-            series.total_s += seconds
-            series.count += 1
-
-    def render(self) -> list[str]:
-        name = "azora_http_request_duration_seconds"
-        lines = [
-            f"# HELP {name} HTTP request latency by route template, per worker process.",
-            f"# TYPE {name} histogram",
-        ]
-        pid = os.getpid()
-        with self._lock:
-            items = sorted(self._series.items())
-            for (method, route, status), series in items:
-                labels = f'method="{method}",route="{_escape(route)}",status="{status}",pid="{pid}"'
-                running = 0
-                for bound, count in zip((*BUCKETS_S, "+Inf"), series.buckets, strict=True):
-                    running += count
-                    lines.append(f'{name}_bucket{{{labels},le="{bound}"}} {running}')
-                lines.append(f"{name}_sum{{{labels}}} {series.total_s:.6f}")
-                lines.append(f"{name}_count{{{labels}}} {series.count}")
-        return lines
-
-
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        self.observe(seconds, method, route, f"{status // 100}xx")
 
 
 class RequestObserver:
@@ -96,6 +61,6 @@ class RequestObserver:
             await self.app(scope, receive, send_observed)
         finally:
             route = getattr(scope.get("route"), "path", UNMATCHED)
-            self.histogram.observe(
+            self.histogram.observe_request(
                 scope.get("method", "?"), route, status, time.perf_counter() - started
             )

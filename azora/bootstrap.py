@@ -29,6 +29,7 @@ from api.config import ApiConfig
 from api.context import ApiContext
 from api.keystore import KeyStore
 from api.limits import RateLimiter
+from api.metrics import ServiceMetrics
 from api.sse import StreamSlots
 from azora.db import require_current_schema, require_database
 from azora.devsecrets import dev_secret
@@ -99,8 +100,16 @@ class Container:
         return make_engine(self.settings.database_url)
 
     @cached_property
+    def metrics(self) -> ServiceMetrics:
+        """This process's counters, filled by the ledger's writer, the chain connection and
+        payments, served by /metrics."""
+        return ServiceMetrics()
+
+    @cached_property
     def ledger(self) -> Ledger:
-        return Ledger(self.engine, clock=self.clock, group_commit=self._group_commit)
+        return Ledger(
+            self.engine, clock=self.clock, group_commit=self._group_commit, metrics=self.metrics
+        )
 
     @cached_property
     def keys(self) -> KeyStore:
@@ -137,7 +146,9 @@ class Container:
         """The chain side: the signing key's one sender, shared by every chain writer."""
         if self._chain is not None:
             return self._chain
-        return ChainRuntime(self.engine, self.chain_config(), clock=self.clock)
+        return ChainRuntime(
+            self.engine, self.chain_config(), clock=self.clock, metrics=self.metrics
+        )
 
     def anchor_settings(self) -> AnchorSettings:
         return AnchorSettings(interval_s=self.settings.anchor_interval_s)
@@ -192,6 +203,7 @@ class Container:
             build_provider(s.payment_provider, s.stripe_api_key),
             self.clock,
             webhook_secrets=s.stripe_webhook_secrets,
+            metrics=self.metrics,
         )
         billing.add_charges(self.licensing.charges(billing.payments))  # monthly license charges
         return billing
@@ -310,6 +322,7 @@ class Container:
             checkpoints=self.checkpoints,
             webhooks=self.webhooks,
             event_streams=StreamSlots(config.events_streams_max),
+            metrics=self.metrics,
         )
 
     # --- serving: what runs beside the API -------------------------------------------------

@@ -27,7 +27,7 @@ from sqlalchemy import Engine, insert, select
 from web3 import Web3
 
 from chain.anchoring import AnchorSettings, AnchorWorker
-from chain.connect import connect
+from chain.connect import RpcMetrics, connect
 from chain.errors import ChainError, ChainUnavailable, ContractNotDeployed
 from chain.health import AnchoringHealth, WorkerStatus, anchoring_health
 from chain.keys import load_account
@@ -102,7 +102,8 @@ def recorded_address(engine: Engine, chain_id: int) -> str | None:
 
 
 class ChainRuntime:
-    """One per process; thread-safe. ``w3`` replaces the connection (tests: eth-tester)."""
+    """One per process; thread-safe. ``w3`` replaces the connection (tests: eth-tester);
+    ``metrics`` counts the connection's failed RPC calls (:mod:`chain.connect`)."""
 
     def __init__(
         self,
@@ -111,8 +112,10 @@ class ChainRuntime:
         *,
         w3: Web3 | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        metrics: RpcMetrics | None = None,
     ) -> None:
         self.engine = engine
+        self.metrics = metrics
         self.config = config
         self.clock = clock
         self.status = WorkerStatus()
@@ -130,7 +133,7 @@ class ChainRuntime:
     def w3(self) -> Web3:
         with self._lock:
             if self._w3 is None:
-                self._w3 = connect(self.config.rpc_url)
+                self._w3 = connect(self.config.rpc_url, metrics=self.metrics)
             return self._w3
 
     @property

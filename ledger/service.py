@@ -15,6 +15,7 @@ from ledger.checks import check_entry_id, check_principal, is_account_id, is_ent
 from ledger.commands import Command, HoldAction, Outcome, PostEntry, ResolveHold, Reverse
 from ledger.errors import AccountExists, InvalidEntry, LedgerError, NotFound
 from ledger.journal import BatchHook
+from ledger.metrics import NO_METRICS, WriterMetrics
 from ledger.model import (
     METADATA_MAX_BYTES,
     RESOLUTION_STATUS,
@@ -66,15 +67,16 @@ class Ledger(JournalReads):
         hooks: Sequence[BatchHook] = (),
         max_batch: int = 1000,
         writer_threads: int | None = None,
+        metrics: WriterMetrics = NO_METRICS,
     ) -> None:
         self.engine = engine
         self.clock = clock
         # The token log is part of the journal: the writer appends it in the same
         # transaction, always; ``hooks`` run after it.
         self._writer: GroupCommitWriter | DirectWriter = (
-            GroupCommitWriter(engine, clock, hooks, max_batch, writer_threads)
+            GroupCommitWriter(engine, clock, hooks, max_batch, writer_threads, metrics=metrics)
             if group_commit
-            else DirectWriter(engine, clock, hooks)
+            else DirectWriter(engine, clock, hooks, metrics=metrics)
         )
 
     def close(self) -> None:

@@ -43,6 +43,7 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalErr
 from ledger.commands import Command, Outcome
 from ledger.errors import Unavailable, Unstorable
 from ledger.journal import BatchHook, commit_batch
+from ledger.metrics import NO_METRICS, WriterMetrics, WriterRecorder
 from ledger.store.engine import WRITE_TXN
 
 log = logging.getLogger(__name__)
@@ -135,15 +136,21 @@ def apply_isolating(
 
 
 def run_transaction(
-    engine: Engine, commands: Sequence[Command], clock: Clock, hooks: Sequence[BatchHook]
+    engine: Engine,
+    commands: Sequence[Command],
+    clock: Clock,
+    hooks: Sequence[BatchHook],
+    record: WriterRecorder | None = None,
 ) -> list[Outcome]:
     """Apply ``commands`` in one transaction on a pooled connection, with retries; a command
     whose value the database refuses is isolated (:func:`apply_isolating`)."""
+    record = record or WriterRecorder()
 
     def run(subset: Sequence[Command]) -> list[Outcome]:
         def attempt() -> list[Outcome]:
             with engine.connect() as conn:
-                return commit_batch(conn, subset, clock(), hooks)
+                done = commit_batch(conn, subset, clock(), hooks, top_up=record.timed())
+                return record.written(done)
 
         return _with_retries(attempt)
 
@@ -199,11 +206,21 @@ class _Session:
 class DirectWriter:
     """One transaction per call, in the caller's thread."""
 
-    def __init__(self, engine: Engine, clock: Clock, hooks: Sequence[BatchHook] = ()) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock,
+        hooks: Sequence[BatchHook] = (),
+        *,
+        metrics: WriterMetrics = NO_METRICS,
+    ) -> None:
         self._engine, self._clock, self._hooks = engine, clock, tuple(hooks)
+        self._record = WriterRecorder(metrics)
 
     def submit(self, commands: Sequence[Command]) -> list[Outcome]:
-        return run_transaction(self._engine, commands, self._clock, self._hooks)
+        outcomes = run_transaction(self._engine, commands, self._clock, self._hooks, self._record)
+        self._record.decided(outcomes)
+        return outcomes
 
     async def submit_async(self, commands: Sequence[Command]) -> list[Outcome]:
         """:meth:`submit` for asyncio callers: the transaction runs in a worker thread."""
@@ -279,6 +296,8 @@ class GroupCommitWriter:
         hooks: Sequence[BatchHook] = (),
         max_batch: int = MAX_BATCH_COMMANDS,
         threads: int | None = None,
+        *,
+        metrics: WriterMetrics = NO_METRICS,
     ) -> None:
         if max_batch < 1:
             raise ValueError(f"max_batch must be at least 1, got {max_batch}")
@@ -287,6 +306,7 @@ class GroupCommitWriter:
             raise ValueError(f"threads must be within 1..{MAX_WRITER_THREADS}, got {threads}")
         self._engine, self._clock, self._hooks = engine, clock, tuple(hooks)
         self._max_batch = max_batch
+        self._record = WriterRecorder(metrics)
         self._top_up = threads == 1
         self._queue: queue.Queue[_Request | object] = queue.Queue()
         self._closed = False
@@ -366,13 +386,14 @@ class GroupCommitWriter:
             conn = session.get()
             commands = _commands_of(batch) if subset is None else subset
             try:
-                return commit_batch(
+                done = commit_batch(
                     conn,
                     commands,
                     self._clock(),
                     self._hooks,
-                    top_up=top_up if subset is None else None,
+                    top_up=self._record.timed(top_up if subset is None else None),
                 )
+                return self._record.written(done)
             except BaseException:
                 session.discard()  # a failed connection may be unusable: start afresh
                 raise
@@ -389,7 +410,9 @@ class GroupCommitWriter:
                 )
         except Exception as error:  # every caller of the batch learns why
             results = [error] * len(batch)
+            self._record.decided([error] * len(_commands_of(batch)))
         else:
+            self._record.decided(outcomes)
             results, start = [], 0
             for request in batch:
                 end = start + len(request.commands)

@@ -3,7 +3,7 @@ the column grows to hold the sealed form. Secrets stored before stay readable an
 sealed the next time they are used.
 
 Revision ID: 0130_sealed_webhook_secrets
-Revises: 0100_market_search
+Revises: 0120_fee_cap_alert
 Create Date: 2026-12-02
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0130_sealed_webhook_secrets"
-down_revision: str | Sequence[str] | None = "0100_market_search"
+down_revision: str | Sequence[str] | None = "0120_fee_cap_alert"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -35,6 +35,7 @@ from monetization.billing.store import SubscriptionStore
 from monetization.billing.stripe_events import StripeEvents
 from monetization.payments import (
     AttemptLog,
+    PaymentMetrics,
     PaymentProvider,
     Payments,
     StripeSignatures,
@@ -130,12 +131,14 @@ def build_billing(
     clock: Callable[[], datetime],
     *,
     webhook_secrets: Sequence[str] = (),
+    metrics: PaymentMetrics | None = None,
 ) -> Billing:
-    """Everything billing and payments need, from what the composition root owns."""
+    """Everything billing and payments need, from what the composition root owns;
+    ``metrics`` counts the outcome of every charge attempt."""
     catalog = PlanCatalog(engine)
     store = SubscriptionStore(engine, catalog, clock, notify_plan_changes)
     attempts = AttemptLog(engine)
-    payments = Payments(ledger, provider, attempts, clock)
+    payments = Payments(ledger, provider, attempts, clock, metrics)
     changes = PlanChanges(store, catalog, payments, config, clock)
     access = FeatureAccess(store, catalog, config.feature_cache_ttl_s)
     events = StripeEvents(store, catalog, payments, access, clock)

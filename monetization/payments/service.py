@@ -5,6 +5,9 @@ arriving from card networks) to the accounts of its purpose; a refund moves the 
 amounts back. One key per payment serves the provider and the ledger alike, so a retry
 (or a second billing run) finds the same charge and the same entry: never a second one.
 A refused charge writes no entry; its attempt is logged for the payment success rate.
+Each attempt's outcome (``succeeded``, ``declined``, ``unavailable``: the provider did not
+answer and the same charge is tried again later) is also reported, by purpose, to a
+:class:`PaymentMetrics` when one is given (the composition root's counters).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection
 
@@ -86,6 +89,10 @@ Outcome = Captured | LedgerError
 LEDGER_PRINCIPAL = "payments"
 
 
+class PaymentMetrics(Protocol):
+    def charge_attempted(self, purpose: str, outcome: str) -> None: ...
+
+
 class Payments:
     def __init__(
         self,
@@ -93,8 +100,10 @@ class Payments:
         provider: PaymentProvider,
         attempts: AttemptLog,
         clock: Callable[[], datetime],
+        metrics: PaymentMetrics | None = None,
     ) -> None:
         self.ledger = ledger
+        self.metrics = metrics
         self.provider = provider
         self.attempts = attempts
         self.clock = clock
@@ -223,6 +232,9 @@ class Payments:
             )
         if attempts:
             self.attempts.record(attempts, self.clock(), conn=conn)
+        if self.metrics is not None:
+            for attempt in attempts:
+                self.metrics.charge_attempted(attempt.purpose, attempt.status.value)
 
     def refund(
         self,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, func, select, update
 
 from ledger import InvalidRequest
 from monetization.ids import UUID_RE
@@ -97,3 +97,16 @@ class DeliveryLog:
                 update(ep).where(ep.c.id == endpoint_id).values(next_attempt_at=now, failures=0)
             )
         return self.get(endpoint_id, delivery_id)
+
+    def pending_total(self) -> int:
+        """Deliveries waiting for a 2xx over every live endpoint (``/metrics``' backlog): one
+        look-up of the queue index per endpoint, so its cost follows the endpoints and the
+        backlog, never the delivered history."""
+        waiting = (
+            select(func.count())
+            .where(dl.c.endpoint_id == ep.c.id, dl.c.status == DeliveryStatus.PENDING.value)
+            .scalar_subquery()
+        )
+        stmt = select(func.coalesce(func.sum(waiting), 0)).where(ep.c.deleted_at.is_(None))
+        with self.engine.connect() as conn:
+            return int(conn.execute(stmt).scalar_one())

@@ -133,8 +133,10 @@ def test_readyz_reports_the_rollback_until_it_is_healed(pg: Engine, node: LocalN
         _rpc(runtime, "anvil_setAutomine", False)  # the re-sent anchor waits in the pool
         worker.run_once()
         status, body = _readyz(runtime, book, node.rpc_url)
-        assert status == 503, body
+        # Degraded, still ready: the API serves while anchoring heals.
+        assert status == 200 and body["status"] == "degraded", body
         assert body["anchoring"]["status"] == "degraded"
+        assert body["checks"]["anchor_lag"]["status"] == "degraded"
         assert [a["kind"] for a in body["anchoring"]["alerts"]] == ["rollback"]
         metrics = TestClient(_app_with(runtime, book, node.rpc_url)).get("/metrics").text
         assert 'azora_anchoring_alert{kind="rollback"} 1' in metrics
@@ -143,6 +145,7 @@ def test_readyz_reports_the_rollback_until_it_is_healed(pg: Engine, node: LocalN
         _heal(worker, runtime)
         status, body = _readyz(runtime, book, node.rpc_url)
         assert status == 200 and body["anchoring"]["alerts"] == [], body
+        assert body["status"] == "ok" and body["checks"]["anchor_lag"]["status"] == "ok", body
 
 
 def _app_with(runtime: ChainRuntime, book: Ledger, rpc_url: str) -> FastAPI:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
+import socket
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pytest
 
+from api.context import ApiContext
 from azora.asgi import app_for
 from azora.bootstrap import build
 from azora.settings import Settings
@@ -100,3 +104,63 @@ def api(pg_url: str) -> Iterator[Api]:
         made.open("user:bob:usd")
         made.move("world:card", "user:alice:usd", "100", "seed-alice")
         yield made
+
+
+@contextmanager
+def closed_port() -> Iterator[int]:
+    """A local port bound but not listening: connections to it are refused, and no other
+    test can take it meanwhile."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        yield held.getsockname()[1]
+
+
+@contextmanager
+def unstarted_app(
+    database_url: str, *, check_database: bool = True, **values: object
+) -> Iterator[tuple[TestClient, ApiContext]]:
+    """The app over ``database_url`` and settings ``values``; not started (no background
+    jobs), its container closed on exit."""
+    from fastapi.testclient import TestClient
+
+    settings = Settings(
+        database_url=database_url,
+        admin_api_key=ADMIN_KEY,
+        jwt_secret=JWT_SECRET,
+        **{"key_cache_ttl_s": 0, **values},  # type: ignore[arg-type]
+    )
+    container = build(settings, check_database=check_database)
+    app = app_for(container)
+    try:
+        yield TestClient(app), app.state.api
+    finally:
+        container.close()
+
+
+@contextmanager
+def chain_down_app(database_url: str) -> Iterator[tuple[TestClient, ApiContext]]:
+    """:func:`unstarted_app` with anchoring on and its chain RPC URL refusing connections."""
+    with (
+        closed_port() as port,
+        unstarted_app(
+            database_url, anchoring=True, chain_rpc_url=f"http://127.0.0.1:{port}"
+        ) as made,
+    ):
+        yield made
+
+
+_SAMPLE = re.compile(r"^([a-z_]+)(?:\{(.*)\})? (\S+)$")
+
+
+def samples(text: str) -> dict[str, float]:
+    """A Prometheus scrape's samples by ``name{labels}``, the ``pid`` label left out (one
+    process here) and the other labels in their order."""
+    found: dict[str, float] = {}
+    for line in text.splitlines():
+        matched = _SAMPLE.match(line)
+        if matched is None:
+            continue
+        name, labels, value = matched.groups()
+        kept = [p for p in re.findall(r'[a-z_]+="[^"]*"', labels or "") if not p.startswith("pid=")]
+        found[f"{name}{{{','.join(kept)}}}" if kept else name] = float(value)
+    return found

@@ -63,7 +63,7 @@ def test_latency_is_counted_by_route_template_not_by_path() -> None:
 def test_buckets_are_cumulative() -> None:
     histogram = LatencyHistogram()
     for seconds in (0.001, 0.02, 0.02, 30.0):
-        histogram.observe("GET", "/r", 200, seconds)
+        histogram.observe_request("GET", "/r", 200, seconds)
     lines = [line for line in histogram.render() if "_bucket" in line]
     counts = [int(line.rsplit(" ", 1)[1]) for line in lines]
     assert len(counts) == len(BUCKETS_S) + 1
