@@ -125,7 +125,7 @@ async def _answer(
     if principal is None:
         return None
     try:
-        refusal = rate_limited(context, principal)
+        refusal = await rate_limited(context, principal)
         if refusal is not None:
             return problem_response(refusal.code, refusal.detail, headers=refusal.headers)
         if path == SINGLE_PATH:

@@ -28,7 +28,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from api.config import ApiConfig
 from api.context import ApiContext
 from api.keystore import KeyStore
-from api.limits import RateLimiter
+from api.limits import Limiter, RateLimiter
+from api.ratestore import SharedRateLimiter
 from api.sse import StreamSlots
 from azora.db import require_current_schema, require_database
 from azora.devsecrets import dev_secret
@@ -287,13 +288,22 @@ class Container:
             development=s.env is Environment.DEVELOPMENT,
         )
 
+    @cached_property
+    def limiter(self) -> Limiter:
+        """One bucket per principal for all processes on PostgreSQL; per process on SQLite
+        (one process) or with AZORA_RATE_LIMIT_SHARED=false."""
+        s = self.settings
+        if s.rate_limit_shared and self.engine.dialect.name == "postgresql":
+            return SharedRateLimiter(self.engine, s.rate_limit_per_s, s.rate_limit_burst)
+        return RateLimiter(s.rate_limit_per_s, s.rate_limit_burst)
+
     def api_context(self) -> ApiContext:
         config = self.api_config()
         return ApiContext(
             config=config,
             ledger=self.ledger,
             keys=self.keys,
-            limiter=RateLimiter(config.rate_limit_per_s, config.rate_limit_burst),
+            limiter=self.limiter,
             rewards=self.rewards,
             billing=self.billing,
             marketplace=self.marketplace,
@@ -341,6 +351,8 @@ class Container:
         self.billing.run()
         self.marketplace.maintain()
         self.licensing.check_sla()
+        if isinstance(self.limiter, SharedRateLimiter):
+            self.limiter.prune()
 
     def _bootstrap_admin_key(self) -> None:
         """With no AZORA_ADMIN_API_KEY and no key at all, make the first admin key, print it."""
