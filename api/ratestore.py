@@ -59,13 +59,17 @@ _AVAILABLE = (
     "least(CAST(:burst AS double precision), b.tokens + :rate * greatest(0.0,"
     " extract(epoch FROM now() - b.at)))"
 )
-_GRANT = f"(CASE WHEN {_AVAILABLE} >= 1 THEN least(:want, floor({_AVAILABLE})) ELSE 0 END)"
+_GRANT = "(CASE WHEN @A >= 1 THEN least(:want, floor(@A)) ELSE 0 END)"
 LEASE_SQL = text(
-    "INSERT INTO rate_buckets AS b (principal, tokens, granted, at)"
-    " VALUES (:principal, :burst - least(:want, :burst), least(:want, :burst), now())"
-    f" ON CONFLICT (principal) DO UPDATE SET tokens = {_AVAILABLE} - {_GRANT},"
-    f" granted = {_GRANT}, at = greatest(b.at, now())"
-    " RETURNING granted, tokens"
+    (
+        "INSERT INTO rate_buckets AS b (principal, tokens, granted, at)"
+        " VALUES (:principal, :burst - least(:want, :burst), least(:want, :burst), now())"
+        " ON CONFLICT (principal) DO UPDATE SET tokens = @A - @G, granted = @G,"
+        " at = greatest(b.at, now())"
+        " RETURNING granted, tokens"
+    )
+    .replace("@G", _GRANT)
+    .replace("@A", _AVAILABLE)
 )
 PRUNE_SQL = text("DELETE FROM rate_buckets WHERE at < now() - make_interval(secs => :full_s)")
 
