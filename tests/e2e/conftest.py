@@ -66,7 +66,11 @@ class LiveServer:
             self.process.wait()
 
 
-def start_server(database_url: str, log_path: Path, **env_extra: str) -> LiveServer:
+def start_server(
+    database_url: str, log_path: Path, ready_path: str = "/readyz", **env_extra: str
+) -> LiveServer:
+    """``azora serve`` on a free port, once ``ready_path`` answers 200 (``/healthz``: the
+    process serves, whatever its chain and database say)."""
     port = free_port()
     inherited = {k: v for k, v in os.environ.items() if k != "AZORA_ADMIN_API_KEY"}
     env = {
@@ -92,7 +96,7 @@ def start_server(database_url: str, log_path: Path, **env_extra: str) -> LiveSer
         if process.poll() is not None:
             raise RuntimeError(f"server exited early:\n{server.log()}")
         try:
-            if httpx.get(f"{server.url}/readyz", timeout=1).status_code == 200:
+            if httpx.get(f"{server.url}{ready_path}", timeout=1).status_code == 200:
                 return server
         except httpx.TransportError:
             pass
