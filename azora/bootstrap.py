@@ -285,6 +285,7 @@ class Container:
             events_streams_max=s.events_streams_max,
             access_log=s.access_log,
             public_rpc_url=s.public_rpc_url or s.chain_rpc_url,
+            cors_origins=tuple(o.strip() for o in s.cors_origins.split(",") if o.strip()),
             development=s.env is Environment.DEVELOPMENT,
         )
 
