@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,6 +104,28 @@ def start_server(
         time.sleep(0.1)
     server.stop()
     raise RuntimeError(f"server did not become ready:\n{server.log()}")
+
+
+@contextmanager
+def fresh_servers(
+    pg_databases: PgDatabases,
+    tmp_path_factory: pytest.TempPathFactory,
+    name: str,
+    processes: int = 1,
+    **env_extra: str,
+) -> Iterator[list[LiveServer]]:
+    """``processes`` servers on one fresh database, stopped (and it dropped) at the end."""
+    url = pg_databases.fresh()
+    logs = tmp_path_factory.mktemp(name)
+    live: list[LiveServer] = []
+    try:
+        for i in range(processes):
+            live.append(start_server(url, logs / f"server{i}.log", **env_extra))
+        yield live
+    finally:
+        for server in live:
+            server.stop()
+        pg_databases.drop(url)
 
 
 @pytest.fixture(scope="module")

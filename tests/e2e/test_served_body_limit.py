@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.conftest import PgDatabases
-from tests.e2e.conftest import LiveServer, start_server
+from tests.e2e.conftest import LiveServer, fresh_servers
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -25,16 +25,14 @@ ANSWER_TIMEOUT_S = 10.0
 def server(
     pg_databases: PgDatabases, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
-    url = pg_databases.fresh()
-    live = start_server(
-        url,
-        tmp_path_factory.mktemp("body-limit") / "server.log",
+    with fresh_servers(
+        pg_databases,
+        tmp_path_factory,
+        "body-limit",
         AZORA_ADMIN_API_KEY=ADMIN_KEY,
         AZORA_MAX_BODY_BYTES=str(MAX_BODY_BYTES),
-    )
-    yield live
-    live.stop()
-    pg_databases.drop(url)
+    ) as live:
+        yield live[0]
 
 
 def _partial_send(server: LiveServer, path: str, chunked: bool) -> tuple[int, dict[str, object]]:

@@ -17,7 +17,7 @@ import pytest
 
 from api.ratestore import accepted_bound
 from tests.conftest import PgDatabases
-from tests.e2e.conftest import LiveServer, start_server
+from tests.e2e.conftest import LiveServer, fresh_servers
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -34,19 +34,17 @@ POSTING = {"source": "world:card", "destination": "user:1:usd", "asset": "USD", 
 def servers(
     pg_databases: PgDatabases, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[list[LiveServer]]:
-    url = pg_databases.fresh()
-    logs = tmp_path_factory.mktemp("shared-limit")
-    env = {
-        "AZORA_ADMIN_API_KEY": ADMIN_KEY,
-        "AZORA_RATE_LIMIT_PER_S": str(RATE_PER_S),
-        "AZORA_RATE_LIMIT_BURST": str(BURST),
-        "AZORA_WORKERS": "1",
-    }
-    live = [start_server(url, logs / f"server{i}.log", **env) for i in range(PROCESSES)]
-    yield live
-    for server in live:
-        server.stop()
-    pg_databases.drop(url)
+    with fresh_servers(
+        pg_databases,
+        tmp_path_factory,
+        "shared-limit",
+        PROCESSES,
+        AZORA_ADMIN_API_KEY=ADMIN_KEY,
+        AZORA_RATE_LIMIT_PER_S=str(RATE_PER_S),
+        AZORA_RATE_LIMIT_BURST=str(BURST),
+        AZORA_WORKERS="1",
+    ) as live:
+        yield live
 
 
 def _hammer_key(server: LiveServer) -> str:
