@@ -147,7 +147,8 @@ def test_a_slow_first_listing_never_lands_on_top_of_a_search(tab: Tab, site: Sit
     page.wait_for_load_state("networkidle")
     assert page.get_by_role("button", name="Open Python from zero").count() == 1
     shown = page.locator("#results li").count()
-    assert page.locator("#results-count").inner_text() == f"{shown} course{'' if shown == 1 else 's'} shown."
+    plural = "" if shown == 1 else "s"
+    assert page.locator("#results-count").inner_text() == f"{shown} course{plural} shown."
 
 
 def test_the_enterprise_dashboard_verifies_its_license(tab: Tab, site: Site) -> None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, text
 
 from api.ratestore import SharedRateLimiter, accepted_bound, lease_size
 from ledger.store.engine import make_engine
@@ -100,3 +101,14 @@ def test_unreachable_database_falls_back_to_the_process_bucket(
     dead.dispose()
     assert accepted == 3
     assert "limiting per process meanwhile" in caplog.text
+
+
+def test_prune_drops_only_refilled_buckets(engine: Engine) -> None:
+    limiter = SharedRateLimiter(engine, 1.0, 1)  # a bucket is full again 1 s after its use
+    assert _accepted([limiter], 1, principal="key:old") == 1
+    time.sleep(1.2)
+    assert _accepted([limiter], 1, principal="key:new") == 1
+    assert limiter.prune() == 1
+    with engine.connect() as conn:
+        left = conn.execute(text("SELECT principal FROM rate_buckets")).scalars().all()
+    assert left == ["key:new"]
