@@ -116,7 +116,8 @@ class SharedRateLimiter:
                 if pending is None:
                     pending = self._pending[principal] = concurrent.futures.Future()
             if not leader:  # one lease at a time per principal: wait for it, then retry
-                wait_s = await asyncio.wrap_future(pending)
+                # Shielded: a follower given up (its client left) must not cancel the lease.
+                wait_s = await asyncio.shield(asyncio.wrap_future(pending))
                 if wait_s > 0:
                     return wait_s
                 continue
@@ -126,7 +127,8 @@ class SharedRateLimiter:
             finally:
                 with self._lock:
                     del self._pending[principal]
-                pending.set_result(wait_s)
+                if not pending.done():
+                    pending.set_result(wait_s)
             if wait_s > 0:
                 return wait_s
 

@@ -112,3 +112,17 @@ def test_prune_drops_only_refilled_buckets(engine: Engine) -> None:
     with engine.connect() as conn:
         left = conn.execute(text("SELECT principal FROM rate_buckets")).scalars().all()
     assert left == ["key:new"]
+
+
+def test_a_follower_given_up_does_not_cancel_the_lease(engine: Engine) -> None:
+    limiter = SharedRateLimiter(engine, 0.001, 5)
+
+    async def run() -> tuple[float, float, float]:
+        leader = asyncio.ensure_future(limiter.acquire("key:a"))
+        follower = asyncio.ensure_future(limiter.acquire("key:a"))
+        other = asyncio.ensure_future(limiter.acquire("key:a"))
+        await asyncio.sleep(0)  # the leader is in its lease, the others wait for it
+        follower.cancel()
+        return await leader, await other, await limiter.acquire("key:a")
+
+    assert asyncio.run(run()) == (0.0, 0.0, 0.0)
