@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/$(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 AZORA_TEST_PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/azora_test
 export AZORA_TEST_PG_URL
 
-.PHONY: run test test-unit lint format deps dev-deps bench clean
+.PHONY: run test test-unit lint audit format deps dev-deps bench clean
 
 # Runtime dependencies (requirements.lock) for `make run`; test and lint tools
 # (requirements-dev.lock) only for the targets that need them. Each step says what it does.
@@ -57,6 +57,12 @@ lint: dev-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/python scripts/audit.py
+
+# Known vulnerabilities in requirements*.lock (pip-audit) and package-lock.json (npm audit):
+# fails on a finding; an unreachable vulnerability service is a WARNING (scripts/audit.py).
+audit: dev-deps
+	$(BIN)/python scripts/audit.py
 
 format: dev-deps
 	$(BIN)/ruff format .

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
+from starlette.middleware.cors import CORSMiddleware
 
 from api.context import ApiContext, Lifecycle
 from api.deps import idempotency_key
@@ -46,6 +47,16 @@ Azora Ledger: an append-only, double-entry ledger for USD and AZR reward tokens.
 * **Lists** are pages `{"data": [...], "next_cursor": ...}`: pass `next_cursor` back as
   `cursor`; `limit` is 1-500.
 """
+
+# What a page on an allowed origin may send and read (bearer credentials, not cookies).
+CORS_REQUEST_HEADERS = [
+    "Authorization",
+    "Content-Type",
+    "Idempotency-Key",
+    "X-Request-Id",
+    "Last-Event-ID",
+]
+CORS_RESPONSE_HEADERS = ["X-Request-Id", "Retry-After", "Idempotent-Replayed", "Location"]
 
 TAGS = [
     {"name": "accounts", "description": "Accounts, balances and history."},
@@ -91,6 +102,15 @@ def create_app(context: ApiContext, lifecycle: Lifecycle | None = None) -> FastA
     app.add_middleware(RequestObserver, histogram=app.state.latency)
     # Added last, so outermost: even a 413 of BodySizeLimit carries the request id.
     app.add_middleware(RequestIdMiddleware, log_access=context.config.access_log)
+    if context.config.cors_origins:  # outside the rest: a preflight needs no credentials
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(context.config.cors_origins),
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=CORS_REQUEST_HEADERS,
+            expose_headers=CORS_RESPONSE_HEADERS,
+            max_age=600,
+        )
     install_problem_handlers(app)
     for router in ROUTERS:
         _document_path_ids(router)

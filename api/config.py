@@ -35,6 +35,8 @@ class ApiConfig:
     access_log: bool = False
     # The chain's JSON-RPC URL as the pages under /app reach it (their CSP allows it).
     public_rpc_url: str = "http://127.0.0.1:8545"
+    # Origins whose pages may call the API (CORS); empty: no Access-Control-* header at all.
+    cors_origins: tuple[str, ...] = ()
     # Development: the pages offer to get a user token with the admin key (marked as such).
     development: bool = True
 

@@ -11,7 +11,7 @@ from typing import Protocol
 
 from api.config import ApiConfig
 from api.keystore import KeyStore
-from api.limits import RateLimiter
+from api.limits import Limiter
 from api.metrics import ServiceMetrics
 from api.sse import StreamSlots
 from chain.checkpoints import Checkpoints
@@ -38,7 +38,7 @@ class ApiContext:
     config: ApiConfig
     ledger: Ledger
     keys: KeyStore
-    limiter: RateLimiter
+    limiter: Limiter
     rewards: Rewards
     billing: Billing
     marketplace: Marketplace

@@ -95,15 +95,15 @@ async def get_principal(
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise _unauthorized("send Authorization: Bearer <API key or user token>")
     principal = await authenticate(context, credentials.credentials)
-    refusal = rate_limited(context, principal)
+    refusal = await rate_limited(context, principal)
     if refusal is not None:
         raise refusal
     return principal
 
 
-def rate_limited(context: ApiContext, principal: Principal) -> ApiProblem | None:
+async def rate_limited(context: ApiContext, principal: Principal) -> ApiProblem | None:
     """Spend one of ``principal``'s rate tokens; the 429 problem when it has none left."""
-    wait_s = context.limiter.take(principal.name)
+    wait_s = await context.limiter.acquire(principal.name)
     if wait_s > 0:
         return ApiProblem(
             "rate-limited",

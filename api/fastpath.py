@@ -96,6 +96,7 @@ class LedgerApp(FastAPI):
             or int(declared) > context.config.max_body_bytes
             or b"transfer-encoding" in headers
             or content_type.split(b";", 1)[0].strip().lower() != _JSON
+            or (b"origin" in headers and context.config.cors_origins)  # CORS: full app
         ):
             await super().__call__(scope, receive, send)  # the size limit and the rest
             return
@@ -125,7 +126,7 @@ async def _answer(
     if principal is None:
         return None
     try:
-        refusal = rate_limited(context, principal)
+        refusal = await rate_limited(context, principal)
         if refusal is not None:
             return problem_response(refusal.code, refusal.detail, headers=refusal.headers)
         if path == SINGLE_PATH:

@@ -8,6 +8,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -88,11 +89,20 @@ class BodySizeLimit:
         await send({"type": "http.response.body", "body": body})
 
 
+class Limiter(Protocol):
+    """What the HTTP layer asks of a rate limiter (in-process or shared)."""
+
+    async def acquire(self, principal: str) -> float:
+        """Spend one of ``principal``'s tokens: 0 if allowed, else seconds to wait."""
+        ...
+
+
 class RateLimiter:
     """A token bucket per principal: ``rate_per_s`` sustained, ``burst`` at once.
 
-    In-process: with N workers a principal gets up to N times the rate. Good enough to
-    stop a runaway client; a shared limiter belongs in front of the service.
+    In-process: with N workers a principal gets up to N times the rate. What SQLite (one
+    process) and the shared limiter's fallback use; PostgreSQL deployments share one bucket
+    per principal across processes (:class:`api.ratestore.SharedRateLimiter`).
     """
 
     def __init__(
@@ -102,6 +112,10 @@ class RateLimiter:
         self.rate_per_s, self.burst, self.clock = rate_per_s, float(burst), clock
         self._buckets: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
+
+    async def acquire(self, principal: str) -> float:
+        """:meth:`take`, as the HTTP layer calls every limiter."""
+        return self.take(principal)
 
     def take(self, principal: str) -> float:
         """Spend one token; 0 if allowed, else the seconds until one is available."""

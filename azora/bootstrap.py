@@ -28,8 +28,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from api.config import ApiConfig
 from api.context import ApiContext
 from api.keystore import KeyStore
-from api.limits import RateLimiter
+from api.limits import Limiter, RateLimiter
 from api.metrics import ServiceMetrics
+from api.ratestore import SharedRateLimiter
 from api.sse import StreamSlots
 from azora.db import require_current_schema, require_database
 from azora.devsecrets import dev_secret
@@ -303,8 +304,18 @@ class Container:
             events_streams_max=s.events_streams_max,
             access_log=s.access_log,
             public_rpc_url=s.public_rpc_url or s.chain_rpc_url,
+            cors_origins=tuple(o.strip() for o in s.cors_origins.split(",") if o.strip()),
             development=s.env is Environment.DEVELOPMENT,
         )
+
+    @cached_property
+    def limiter(self) -> Limiter:
+        """One bucket per principal for all processes on PostgreSQL; per process on SQLite
+        (one process) or with AZORA_RATE_LIMIT_SHARED=false."""
+        s = self.settings
+        if s.rate_limit_shared and self.engine.dialect.name == "postgresql":
+            return SharedRateLimiter(self.engine, s.rate_limit_per_s, s.rate_limit_burst)
+        return RateLimiter(s.rate_limit_per_s, s.rate_limit_burst)
 
     def api_context(self) -> ApiContext:
         config = self.api_config()
@@ -312,7 +323,7 @@ class Container:
             config=config,
             ledger=self.ledger,
             keys=self.keys,
-            limiter=RateLimiter(config.rate_limit_per_s, config.rate_limit_burst),
+            limiter=self.limiter,
             rewards=self.rewards,
             billing=self.billing,
             marketplace=self.marketplace,
@@ -361,6 +372,8 @@ class Container:
         self.billing.run()
         self.marketplace.maintain()
         self.licensing.check_sla()
+        if isinstance(self.limiter, SharedRateLimiter):
+            self.limiter.prune()
 
     def _bootstrap_admin_key(self) -> None:
         """With no AZORA_ADMIN_API_KEY and no key at all, make the first admin key, print it."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import MetaData
 
 from api.keystore import metadata as api_tables
+from api.ratestore import metadata as rate_tables
 from chain.tables import metadata as chain_tables
 from ledger.store.tables import metadata as ledger_tables
 from monetization.billing.tables import metadata as billing_tables
@@ -19,6 +20,7 @@ from monetization.webhooks.tables import metadata as webhooks_tables
 DECLARED = (
     ledger_tables,
     api_tables,
+    rate_tables,
     chain_tables,
     rewards_tables,
     billing_tables,

@@ -76,9 +76,14 @@ class Settings(BaseSettings):
     jwt_secret: str | None = Field(default=None, repr=False)
 
     # --- HTTP layer ----------------------------------------------------------------------
-    # Per principal and per process, generous so benchmarks are not throttled.
+    # Per principal, generous so benchmarks are not throttled. On PostgreSQL one bucket per
+    # principal is shared by every process (api/ratestore.py); false: one per process.
     rate_limit_per_s: float = Field(default=20_000.0, gt=0)
     rate_limit_burst: int = Field(default=40_000, ge=1)
+    rate_limit_shared: bool = True
+    # Browser origins allowed to call the API from their pages (CORS), comma-separated, e.g.
+    # "https://app.example.com,https://admin.example.com"; "*": any. Empty: no CORS header.
+    cors_origins: str = ""
     # A batch of 1,000 entries with a few postings each is about 400 KiB.
     max_body_bytes: int = Field(default=4 * MIB, ge=1024)
     user_token_ttl_s: int = Field(default=3600, ge=60, le=7 * 86400)

@@ -1,7 +1,7 @@
 """Anchoring's alerts learn ``fee-cap``: the chain's fees are above the configured cap.
 
 Revision ID: 0120_fee_cap_alert
-Revises: 0100_market_search
+Revises: 0110_rate_limits
 Create Date: 2026-12-02
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0120_fee_cap_alert"
-down_revision: str | Sequence[str] | None = "0100_market_search"
+down_revision: str | Sequence[str] | None = "0110_rate_limits"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,7 +67,11 @@ class LiveServer:
             self.process.wait()
 
 
-def start_server(database_url: str, log_path: Path, **env_extra: str) -> LiveServer:
+def start_server(
+    database_url: str, log_path: Path, ready_path: str = "/readyz", **env_extra: str
+) -> LiveServer:
+    """``azora serve`` on a free port, once ``ready_path`` answers 200 (``/healthz``: the
+    process serves, whatever its chain and database say)."""
     port = free_port()
     inherited = {k: v for k, v in os.environ.items() if k != "AZORA_ADMIN_API_KEY"}
     env = {
@@ -92,13 +97,35 @@ def start_server(database_url: str, log_path: Path, **env_extra: str) -> LiveSer
         if process.poll() is not None:
             raise RuntimeError(f"server exited early:\n{server.log()}")
         try:
-            if httpx.get(f"{server.url}/readyz", timeout=1).status_code == 200:
+            if httpx.get(f"{server.url}{ready_path}", timeout=1).status_code == 200:
                 return server
         except httpx.TransportError:
             pass
         time.sleep(0.1)
     server.stop()
     raise RuntimeError(f"server did not become ready:\n{server.log()}")
+
+
+@contextmanager
+def fresh_servers(
+    pg_databases: PgDatabases,
+    tmp_path_factory: pytest.TempPathFactory,
+    name: str,
+    processes: int = 1,
+    **env_extra: str,
+) -> Iterator[list[LiveServer]]:
+    """``processes`` servers on one fresh database, stopped (and it dropped) at the end."""
+    url = pg_databases.fresh()
+    logs = tmp_path_factory.mktemp(name)
+    live: list[LiveServer] = []
+    try:
+        for i in range(processes):
+            live.append(start_server(url, logs / f"server{i}.log", **env_extra))
+        yield live
+    finally:
+        for server in live:
+            server.stop()
+        pg_databases.drop(url)
 
 
 @pytest.fixture(scope="module")

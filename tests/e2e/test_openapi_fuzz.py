@@ -1,10 +1,13 @@
-"""Schemathesis over the live server's OpenAPI: no 5xx, and answers match the schema.
+"""Schemathesis over the live server's OpenAPI: no 5xx, and answers match the schema, for
+each operation alone and for stateful sequences of them (linked by the ids answers return).
 
-Bounded: a few examples per operation and generation mode (well under a minute).
+Bounded: a few examples per operation and generation mode, a few short sequences (well
+under a minute each).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
@@ -107,3 +110,49 @@ def _fuzz(operation: Any, mode: GenerationMode, base_url: str, auth: dict[str, s
         # Nothing to break: e.g. /healthz has no parameters to make negative.
         assert mode is GenerationMode.NEGATIVE, operation.label
     return failures
+
+
+# The stateful run: sequences chained by the links schemathesis infers between operations
+# (an id one answer returns, used by the next request). A few scenarios of a few steps.
+SCENARIOS = 10
+STEPS = 6
+MIN_LINKED_OPERATIONS = 5  # the inference finds links between at least these
+
+
+def test_stateful_sequences(fuzz_server: LiveServer) -> None:
+    _seed(fuzz_server)
+    base_url = fuzz_server.url
+    schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json")
+    auth = {"Authorization": f"Bearer {FUZZ_ADMIN_KEY}"}
+    machine = schema.as_state_machine()
+    linked = schema.operations_with_incoming_links()
+    print(f"operations with incoming links: {len(linked)}")
+    assert len(linked) >= MIN_LINKED_OPERATIONS, sorted(linked)
+    calls: list[str] = []
+
+    class Sequences(machine):  # type: ignore[misc, valid-type]
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            key = f"stateful-{len(calls)}"  # a new Idempotency-Key per write
+            case.headers = {**(case.headers or {}), **auth, "Idempotency-Key": key}
+            return {"base_url": base_url, "timeout": 30}
+
+        def validate_response(self, response: Any, case: Any, **_kwargs: Any) -> None:
+            calls.append(f"{case.operation.label} -> {response.status_code}")
+            case.validate_response(response, checks=CHECKS)
+
+    Sequences.run(
+        settings=settings(
+            max_examples=SCENARIOS,
+            stateful_step_count=STEPS,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            phases=[Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
+    )
+    answered = Counter(call.rsplit(" ", 1)[1][0] + "xx" for call in calls)
+    print(f"{len(calls)} calls: {dict(answered)}")
+    assert len(calls) >= SCENARIOS
+    assert answered["2xx"] > 0  # some sequences got past validation and authorization
+    assert "Traceback" not in Path(fuzz_server.log_path).read_text()
