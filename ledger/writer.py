@@ -43,6 +43,7 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalErr
 from ledger.commands import Command, Outcome
 from ledger.errors import Unavailable, Unstorable
 from ledger.journal import BatchHook, commit_batch
+from ledger.snapshot import HeadCache
 from ledger.store.engine import WRITE_TXN
 
 log = logging.getLogger(__name__)
@@ -174,6 +175,7 @@ class _Session:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._conn: Connection | None = None
+        self.cache = HeadCache()  # what this connection committed last (ledger.store.pg_fast)
 
     def get(self) -> Connection:
         if self._conn is None:
@@ -188,6 +190,7 @@ class _Session:
     def discard(self) -> None:
         """Close the connection for good: it may be broken, and it carries session settings."""
         conn, self._conn = self._conn, None
+        self.cache.clear()
         if conn is not None:
             try:
                 conn.invalidate()
@@ -372,6 +375,7 @@ class GroupCommitWriter:
                     self._clock(),
                     self._hooks,
                     top_up=top_up if subset is None else None,
+                    cache=session.cache,
                 )
             except BaseException:
                 session.discard()  # a failed connection may be unusable: start afresh
