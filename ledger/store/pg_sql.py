@@ -10,7 +10,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ledger.snapshot import Decision
-from ledger.store.rows import entry_row
 
 ENTRY_COLUMNS = (
     "seq, id, type, kind, postings, metadata, effective_at, recorded_at, expires_at, "
@@ -44,24 +43,56 @@ WRITE_JOURNAL = (
 
 def journal_columns(decision: Decision) -> list[list[Any]]:
     """The arrays of :data:`INSERT_ENTRIES`, :data:`INSERT_LINES` and
-    :data:`UPDATE_BALANCES` for ``decision``, in that order (27 of them)."""
-    rows = [entry_row(e, texts) for e, texts in zip(decision.entries, decision.texts, strict=True)]
-    lines = [
-        (ln.account_id, ln.seq, ln.entry_id, ln.kind, ln.amount, ln.balance_after, ln.effective_at)
-        for ln in decision.lines
+    :data:`UPDATE_BALANCES` for ``decision``, in that order (27 of them): the values of
+    :func:`ledger.store.rows.entry_row`, one list per column."""
+    es = decision.entries
+    return [
+        [e.seq for e in es],
+        [e.id for e in es],
+        [e.type.value for e in es],
+        [e.kind for e in es],
+        [t[0].decode() for t in decision.texts],
+        [t[1].decode() for t in decision.texts],
+        [e.effective_at for e in es],
+        [e.recorded_at for e in es],
+        [e.expires_at for e in es],
+        [e.hold_id for e in es],
+        [e.reverses_id for e in es],
+        [e.principal for e in es],
+        [e.idempotency_key for e in es],
+        [e.fingerprint for e in es],
+        [e.hash for e in es],
+        *columns(
+            [
+                (
+                    ln.account_id,
+                    ln.seq,
+                    ln.entry_id,
+                    ln.kind,
+                    ln.amount,
+                    ln.balance_after,
+                    ln.effective_at,
+                )
+                for ln in decision.lines
+            ],
+            7,
+        ),
+        *columns(
+            [
+                (a.account_id, a.balance, a.pending_out, a.pending_in, a.last_seq)
+                for a in decision.accounts
+            ],
+            5,
+        ),
     ]
-    balances = [
-        (a.account_id, a.balance, a.pending_out, a.pending_in, a.last_seq)
-        for a in decision.accounts
-    ]
-    return [*columns(rows, 15), *columns(lines, 7), *columns(balances, 5)]
 
 
 def columns(rows: Iterable[Sequence[Any] | dict[str, Any]], width: int) -> list[list[Any]]:
     """Row values as one list per column (the arrays ``unnest`` takes)."""
-    out: list[list[Any]] = [[] for _ in range(width)]
-    for row in rows:
-        values = list(row.values()) if isinstance(row, dict) else row
-        for column, value in zip(out, values, strict=True):
-            column.append(value)
+    values = [list(row.values()) if isinstance(row, dict) else row for row in rows]
+    out = [list(column) for column in zip(*values, strict=True)]
+    if not out:
+        return [[] for _ in range(width)]
+    if len(out) != width:
+        raise ValueError(f"rows of {len(out)} values, expected {width}")
     return out
