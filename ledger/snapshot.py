@@ -123,11 +123,12 @@ class HeadCache:
 
     MAX_ACCOUNTS = 100_000  # past this, start afresh (a bound on memory, not on correctness)
 
-    __slots__ = ("accounts", "head")
+    __slots__ = ("accounts", "head", "last_batch")
 
     def __init__(self) -> None:
         self.head: tuple[int, bytes] | None = None
         self.accounts: dict[str, AccountState] = {}
+        self.last_batch = 0  # commands in this writer's last batch
 
     def clear(self) -> None:
         self.head, self.accounts = None, {}

@@ -122,6 +122,7 @@ def commit_cached(
         cache.clear()
         return None
     cache.committed((decision.head_seq, decision.head_hash), decision.accounts)
+    cache.last_batch = len(commands)
     return list(decision.outcomes)
 
 
