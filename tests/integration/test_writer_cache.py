@@ -90,14 +90,15 @@ def test_a_covered_batch_commits_in_one_round_trip(pg_url: str, fast_results: li
     with Ledger(engine) as book:
         open_accounts(book, "a", "b", world="world")
         fast_results.clear()
-        move(book, "world", "a", 100, key="k1")  # reads the accounts under the lock
-        second = move(book, "a", "b", 30, key="k2")  # decided from what the first committed
-        assert fast_results == [False, True]
-        assert second.entry.seq == 2 and not second.replayed
-        assert book.balance("a").balance == 70 and book.balance("b").balance == 30
+        move(book, "world", "a", 100, key="k1")  # reads "world" and "a" under the lock
+        move(book, "world", "b", 1, key="k2")  # "b" is not cached yet: read under the lock
+        third = move(book, "a", "b", 30, key="k3")  # decided from what the others committed
+        assert fast_results == [False, False, True]
+        assert third.entry.seq == 3 and not third.replayed
+        assert book.balance("a").balance == 70 and book.balance("b").balance == 31
     seqs, lines = _seqs_and_balance_lines(pg_url)
-    assert seqs == [1, 2]
-    assert ("a", 2, 70) in lines and ("b", 2, 30) in lines
+    assert seqs == [1, 2, 3]
+    assert ("a", 3, 70) in lines and ("b", 3, 31) in lines
     engine.dispose()
 
 
