@@ -8,6 +8,9 @@ the interpreter back), so a batch costs two waits instead of a dozen. Inserts go
 ``unnest`` of arrays (one statement per table, the same text for any batch size); COPY
 cannot share a pipeline.
 
+A batch that the writer's cache covers skips the first round trip altogether
+(:mod:`ledger.store.pg_fast`); anything else, and every fallback from there, comes here.
+
 The token log is appended in the write step too (its leaves and Merkle nodes follow from
 its size and frontier, read in the load step): see :mod:`ledger.tokenlog`.
 """
