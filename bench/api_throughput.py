@@ -249,6 +249,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2, help="rounds (peer, single, batch)")
     parser.add_argument("--workers", type=int, default=None, help="default: the server's")
     parser.add_argument("--lean-peer", action="store_true", help="also run the lean peer")
+    parser.add_argument("--port", type=int, default=None, help="the server's (default: free)")
     parser.add_argument(
         "--anchoring", action="store_true", help="run the anchoring worker (a chain) too"
     )
@@ -264,7 +265,7 @@ def main() -> None:
     admin_key = "bench-" + secrets.token_urlsafe(24)
     log_path = Path(os.environ.get("TMPDIR", "/tmp")) / "azora-api-bench-server.log"
     process, base = start_server(
-        db_url, admin_key, log_path, anchoring=args.anchoring, workers=args.workers
+        db_url, admin_key, log_path, anchoring=args.anchoring, workers=args.workers, port=args.port
     )
     tables = []
     try:

@@ -25,7 +25,7 @@ from sqlalchemy import Connection
 from ledger.commands import Command, Outcome
 from ledger.deciding import balance_deltas, decide
 from ledger.model import Entry
-from ledger.snapshot import needs_of
+from ledger.snapshot import HeadCache, needs_of
 from ledger.store.engine import WRITE_TXN
 from ledger.store.loading import load_entries_where, load_snapshot
 from ledger.store.rows import entry_from_row
@@ -84,20 +84,31 @@ def commit_batch(
     *,
     new_id: Callable[[], str] = new_entry_id,
     top_up: Callable[[], Sequence[Command]] | None = None,
+    locked: Callable[[], None] | None = None,
+    cache: HeadCache | None = None,
 ) -> list[Outcome]:
     """:func:`apply_batch` in a write transaction of its own on ``conn``, committed.
+
+    ``locked`` is called once the transaction holds the journal head (for the writers'
+    head-lock wait metric).
 
     ``top_up``, called once the journal head is locked, returns commands that join the
     batch after ``commands`` (what queued while the writer waited for the lock); the
     outcomes cover both. On PostgreSQL the batch takes two round trips
     (:mod:`ledger.store.pg_batch`): its reads with the head lock, its writes with the
-    commit. Precondition: ``conn`` has no transaction open.
+    commit; one when ``cache`` (what this connection's writer committed last, kept by the
+    caller) covers the batch (:mod:`ledger.store.pg_fast`). Precondition: ``conn`` has no
+    transaction open.
     """
     if conn.dialect.name == "postgresql":
         from ledger.store import pg_batch  # the driver's own API: only on PostgreSQL
 
-        return pg_batch.commit_batch(conn, commands, now, hooks, new_id=new_id, top_up=top_up)
+        return pg_batch.commit_batch(
+            conn, commands, now, hooks, new_id=new_id, top_up=top_up, locked=locked, cache=cache
+        )
     # SQLite: BEGIN IMMEDIATE is the head lock.
     with conn.execution_options(**WRITE_TXN).begin():
+        if locked is not None:
+            locked()
         commands = [*commands, *(top_up() if top_up is not None else ())]
         return apply_batch(conn, commands, now, hooks, new_id)

@@ -6,7 +6,9 @@ writer calls them through a :class:`WriterRecorder`:
 
 - ``head_lock_held(waited_s)``: one write transaction got the journal head's row lock,
   ``waited_s`` after it started (on PostgreSQL the batch's reads travel in the same round
-  trip as the lock, so the figure includes them; alone, it is that round trip);
+  trip as the lock, so the figure includes them; alone, it is that round trip; a batch
+  written in one round trip from the writer's cache takes the lock inside its write
+  statement, and reports when that statement has returned);
 - ``batch_written(entries)``: one write transaction committed ``entries`` new entries (a
   hold resolved counts as one; a transaction whose commands were all refused or replays
   writes nothing and is not counted);
@@ -23,7 +25,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from ledger.commands import Command, Outcome
+from ledger.commands import Outcome
 from ledger.errors import LedgerError, Unavailable
 from ledger.model import HoldState, Posted
 
@@ -69,16 +71,18 @@ class WriterRecorder:
     def __init__(self, metrics: WriterMetrics = NO_METRICS) -> None:
         self.metrics = metrics
 
-    def timed(
-        self, then: Callable[[], Sequence[Command]] | None = None
-    ) -> Callable[[], Sequence[Command]]:
-        """A ``top_up`` for :func:`ledger.journal.commit_batch` (called once the head lock is
-        held) that reports the wait since now, then returns what ``then`` returns."""
+    def lock_timer(self) -> Callable[[], None]:
+        """A ``locked`` for :func:`ledger.journal.commit_batch`: called once the transaction
+        holds the journal head (on the one-round-trip path, once its write statement, which
+        takes the lock, has returned), it reports the wait since now, once."""
         started = time.perf_counter()
+        reported = False
 
-        def held() -> Sequence[Command]:
-            self.metrics.head_lock_held(time.perf_counter() - started)
-            return () if then is None else then()
+        def held() -> None:
+            nonlocal reported
+            if not reported:
+                reported = True
+                self.metrics.head_lock_held(time.perf_counter() - started)
 
         return held
 

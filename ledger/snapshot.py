@@ -106,3 +106,42 @@ def needs_of(commands: Sequence[Command]) -> Needs:
 
 def accounts_of(postings: Iterable[Posting]) -> set[str]:
     return {a for p in postings for a in (p.source, p.destination)}
+
+
+class HeadCache:
+    """What one writer connection last saw under the head lock, and committed.
+
+    ``head`` is the journal head (seq, hash) that the writer read under the lock or wrote
+    and committed itself; ``accounts`` the balance rows as they stood at that head (those
+    it locked, with the batch's final values for those it changed). Every entry moves the
+    head and each head's hash commits to the whole journal, so while the head in the
+    database is still ``head`` these rows are current: the next batch of this writer can be
+    decided from them and written in one statement that checks the head under its lock
+    (:mod:`ledger.store.pg_fast`). Any other writer, in any process, moves the head and
+    makes the cache stale; a failed batch clears it.
+    """
+
+    MAX_ACCOUNTS = 100_000  # past this, start afresh (a bound on memory, not on correctness)
+
+    __slots__ = ("accounts", "head", "last_batch")
+
+    def __init__(self) -> None:
+        self.head: tuple[int, bytes] | None = None
+        self.accounts: dict[str, AccountState] = {}
+        self.last_batch = 0  # commands in this writer's last batch
+
+    def clear(self) -> None:
+        self.head, self.accounts = None, {}
+
+    def observed(self, head: tuple[int, bytes], accounts: Mapping[str, AccountState]) -> None:
+        """``accounts`` were read under the head lock at ``head``."""
+        if head != self.head or len(self.accounts) > self.MAX_ACCOUNTS:
+            self.head, self.accounts = head, {}
+        self.accounts.update(accounts)
+
+    def committed(self, head: tuple[int, bytes], accounts: Iterable[AccountState]) -> None:
+        """A batch decided from this cache's state committed: ``head`` and the final rows of
+        the accounts it changed."""
+        self.head = head
+        for a in accounts:
+            self.accounts[a.account_id] = a

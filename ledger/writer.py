@@ -44,6 +44,7 @@ from ledger.commands import Command, Outcome
 from ledger.errors import Unavailable, Unstorable
 from ledger.journal import BatchHook, commit_batch
 from ledger.metrics import NO_METRICS, WriterMetrics, WriterRecorder
+from ledger.snapshot import HeadCache
 from ledger.store.engine import WRITE_TXN
 
 log = logging.getLogger(__name__)
@@ -149,7 +150,7 @@ def run_transaction(
     def run(subset: Sequence[Command]) -> list[Outcome]:
         def attempt() -> list[Outcome]:
             with engine.connect() as conn:
-                done = commit_batch(conn, subset, clock(), hooks, top_up=record.timed())
+                done = commit_batch(conn, subset, clock(), hooks, locked=record.lock_timer())
                 return record.written(done)
 
         return _with_retries(attempt)
@@ -181,6 +182,7 @@ class _Session:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._conn: Connection | None = None
+        self.cache = HeadCache()  # what this connection committed last (ledger.store.pg_fast)
 
     def get(self) -> Connection:
         if self._conn is None:
@@ -195,6 +197,7 @@ class _Session:
     def discard(self) -> None:
         """Close the connection for good: it may be broken, and it carries session settings."""
         conn, self._conn = self._conn, None
+        self.cache.clear()
         if conn is not None:
             try:
                 conn.invalidate()
@@ -391,7 +394,9 @@ class GroupCommitWriter:
                     commands,
                     self._clock(),
                     self._hooks,
-                    top_up=self._record.timed(top_up if subset is None else None),
+                    top_up=top_up if subset is None else None,
+                    locked=self._record.lock_timer(),
+                    cache=session.cache,
                 )
                 return self._record.written(done)
             except BaseException:

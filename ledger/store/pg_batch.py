@@ -8,12 +8,16 @@ the interpreter back), so a batch costs two waits instead of a dozen. Inserts go
 ``unnest`` of arrays (one statement per table, the same text for any batch size); COPY
 cannot share a pipeline.
 
+A batch that the writer's cache covers skips the first round trip altogether
+(:mod:`ledger.store.pg_fast`); anything else, and every fallback from there, comes here.
+
 The token log is appended in the write step too (its leaves and Merkle nodes follow from
 its size and frontier, read in the load step): see :mod:`ledger.tokenlog`.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import replace
@@ -32,21 +36,20 @@ from ledger.money import AZR
 from ledger.snapshot import (
     AccountState,
     Decision,
+    HeadCache,
     IdemKey,
     Needs,
     Snapshot,
     accounts_of,
     needs_of,
 )
+from ledger.store import pg_fast
 from ledger.store.loading import count_usage, limit_order
-from ledger.store.rows import entry_from_row, entry_row
+from ledger.store.pg_sql import ENTRY_COLUMNS, WRITE_JOURNAL, columns, journal_columns
+from ledger.store.rows import entry_from_row
 from ledger.tokenlog import LogState, log_rows
 
-_ENTRY_COLUMNS = (
-    "seq, id, type, kind, postings, metadata, effective_at, recorded_at, expires_at, "
-    "hold_id, reverses_id, principal, idempotency_key, fingerprint, hash"
-)
-_SELECT_ENTRIES = f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE "  # noqa: S608
+_SELECT_ENTRIES = f"SELECT {ENTRY_COLUMNS} FROM entries WHERE "  # noqa: S608
 LOCK_HEAD = "SELECT seq, hash FROM journal_head WHERE id = 1 FOR UPDATE"
 _LOCK_BALANCES = (
     "SELECT account_id, asset, allow_negative, balance, pending_out, pending_in, last_seq "
@@ -64,31 +67,6 @@ UNION ALL
 SELECT m.level, m.idx, m.hash FROM s, generate_series(0, 62) AS g (b), merkle_nodes AS m
 WHERE ((s.n >> g.b) & 1) = 1 AND m.level = g.b AND m.idx = (s.n >> g.b) - 1
 """
-_INSERT_ENTRIES = (
-    f"INSERT INTO entries ({_ENTRY_COLUMNS}) SELECT * FROM unnest("  # noqa: S608
-    "%b::bigint[], %b::text[], %b::text[], %b::text[], %b::text[], %b::text[], "
-    "%b::timestamptz[], %b::timestamptz[], %b::timestamptz[], %b::text[], %b::text[], "
-    "%b::text[], %b::text[], %b::text[], %b::bytea[])"
-)
-_INSERT_LINES = (
-    "INSERT INTO entry_lines (account_id, seq, entry_id, kind, amount, balance_after, "
-    "effective_at) SELECT * FROM unnest(%b::text[], %b::bigint[], %b::text[], %b::text[], "
-    "%b::numeric[], %b::numeric[], %b::timestamptz[])"
-)
-_UPDATE_BALANCES = (
-    "UPDATE balances AS b SET balance = n.balance, pending_out = n.pending_out, "
-    "pending_in = n.pending_in, last_seq = n.last_seq "
-    "FROM unnest(%b::text[], %b::numeric[], %b::numeric[], %b::numeric[], %b::bigint[]) "
-    "AS n(account_id, balance, pending_out, pending_in, last_seq) "
-    "WHERE b.account_id = n.account_id"
-)
-_UPDATE_HEAD = "UPDATE journal_head SET seq = %s, hash = %s WHERE id = 1"
-# All of a batch's journal rows in one statement (each data-modifying WITH runs once, to
-# completion): one parse, plan and execution start instead of four, client and server.
-_WRITE_JOURNAL = (
-    f"WITH e AS ({_INSERT_ENTRIES}), l AS ({_INSERT_LINES}), "
-    f"b AS ({_UPDATE_BALANCES}) {_UPDATE_HEAD}"
-)
 _INSERT_LEAVES = (
     "INSERT INTO token_leaves (leaf_index, seq, entry_id, leaf, leaf_hash) SELECT * FROM "
     "unnest(%b::bigint[], %b::bigint[], %b::text[], %b::text[], %b::bytea[])"
@@ -101,6 +79,12 @@ _INSERT_NODES = (
 
 Hook = Callable[[Connection, Sequence[Entry]], None]
 
+# A batch covered by the writer's cache takes no lock before it is decided; when this
+# writer's previous batch held at least GATHER_AFTER commands (concurrent callers), it
+# waits GATHER_S for more to queue first, as PostgreSQL's commit_delay does for commits.
+GATHER_AFTER = 4
+GATHER_S = 0.001
+
 
 def commit_batch(
     conn: Connection,
@@ -110,8 +94,14 @@ def commit_batch(
     *,
     new_id: Callable[[], str],
     top_up: Callable[[], Sequence[Command]] | None = None,
+    locked: Callable[[], None] | None = None,
+    cache: HeadCache | None = None,
 ) -> list[Outcome]:
     """Load, decide, write and commit ``commands`` in a transaction of their own.
+
+    ``cache``: what this connection's writer committed last. Without hooks, a batch it
+    covers takes one round trip (:mod:`ledger.store.pg_fast`); any other batch updates it.
+    ``locked`` is called once the head lock is held (in one round trip: once it is back).
 
     ``top_up`` is called once the head lock is held: the commands it returns (those that
     queued while this writer waited for the lock) join the batch, after ``commands``; the
@@ -120,20 +110,31 @@ def commit_batch(
     """
     raw = conn.connection.driver_connection
     assert isinstance(raw, psycopg.Connection)
+    on_lock = locked or _unobserved
+    if hooks:
+        cache = None  # hooks run between the writes and the commit: the usual path
     with _translated(conn, raw):
         commands = list(commands)
+        if cache is not None:
+            if top_up is not None and cache.last_batch >= GATHER_AFTER:
+                # No lock to wait for: give concurrent callers the time the reads under
+                # the lock would have taken to join this batch (fewer, larger commits).
+                time.sleep(GATHER_S)
+                commands += top_up()
+                top_up = None  # taken: the usual path, if it comes to that, decides them too
+            done = pg_fast.commit_cached(raw, cache, commands, now, new_id)
+            if done is not None:
+                on_lock()  # the lock was taken (and let go) inside its one round trip
+                return done
         with_log = _may_move_tokens(commands)
         snapshot, log = load_snapshot(raw, needs_of(commands), with_log=with_log)
+        on_lock()
         more = list(top_up()) if top_up is not None else []
         if more:
             snapshot, log = _top_up(
-                raw,
-                snapshot,
-                log,
-                needs_of(more),
-                with_log=with_log,
+                raw, snapshot, log, needs_of(more), with_log=with_log,
                 more_log=_may_move_tokens(more),
-            )
+            )  # fmt: skip
             commands += more
         decision = decide(snapshot, commands, now, new_id)
         if not decision.entries:
@@ -147,7 +148,16 @@ def commit_batch(
             if conn.in_transaction():  # a hook ran SQL through SQLAlchemy
                 conn.commit()
             raw.commit()  # (a no-op when SQLAlchemy's commit just did it)
+        if cache is not None:
+            cache.last_batch = len(commands)
+            cache.observed((snapshot.head_seq, snapshot.head_hash), snapshot.accounts)
+            if decision.entries:
+                cache.committed((decision.head_seq, decision.head_hash), decision.accounts)
     return list(decision.outcomes)
+
+
+def _unobserved() -> None:
+    pass
 
 
 def _top_up(
@@ -277,40 +287,14 @@ def write(
     """
     with raw.pipeline():
         if decision.entries:
-            rows = [
-                entry_row(e, texts)
-                for e, texts in zip(decision.entries, decision.texts, strict=True)
-            ]
-            lines = [
-                (
-                    ln.account_id,
-                    ln.seq,
-                    ln.entry_id,
-                    ln.kind,
-                    ln.amount,
-                    ln.balance_after,
-                    ln.effective_at,
-                )
-                for ln in decision.lines
-            ]
-            balances = [
-                (a.account_id, a.balance, a.pending_out, a.pending_in, a.last_seq)
-                for a in decision.accounts
-            ]
             raw.execute(
-                _WRITE_JOURNAL,
-                [
-                    *_columns(rows, 15),
-                    *_columns(lines, 7),
-                    *_columns(balances, 5),
-                    decision.head_seq,
-                    decision.head_hash,
-                ],
+                WRITE_JOURNAL,
+                [*journal_columns(decision), decision.head_seq, decision.head_hash],
             )
             leaves, nodes = log_rows(log or LogState(0, {}), decision.entries) if log else ([], [])
             if leaves:
-                raw.execute(_INSERT_LEAVES, _columns(leaves, 5))
-                raw.execute(_INSERT_NODES, _columns(nodes, 3))
+                raw.execute(_INSERT_LEAVES, columns(leaves, 5))
+                raw.execute(_INSERT_NODES, columns(nodes, 3))
         if commit:
             raw.commit()
 
@@ -377,13 +361,3 @@ def _entry(row: Any) -> Entry:
 
 def _utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
-
-
-def _columns(rows: Iterable[Sequence[Any] | dict[str, Any]], width: int) -> list[list[Any]]:
-    """Row values as one list per column (the arrays ``unnest`` takes)."""
-    columns: list[list[Any]] = [[] for _ in range(width)]
-    for row in rows:
-        values = list(row.values()) if isinstance(row, dict) else row
-        for column, value in zip(columns, values, strict=True):
-            column.append(value)
-    return columns

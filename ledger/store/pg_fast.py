@@ -1,0 +1,135 @@
+"""PostgreSQL: a batch in one round trip, decided from what this writer committed last.
+
+The usual batch (:mod:`ledger.store.pg_batch`) takes two round trips: its reads under the
+journal head lock, then its writes and the commit. When this writer connection's
+:class:`~ledger.snapshot.HeadCache` holds the head it last committed and the balance rows
+of every account the batch names, the batch is decided from the cache instead, and its
+writes go in one statement that first locks the head row and checks that it is still the
+cached one; every write of the statement is conditional on that check, and the commit
+follows in the same pipeline:
+
+- the head matches: nothing was written since this writer's last commit (every entry moves
+  the head, and the head's hash commits to the whole journal), so the cached balances are
+  the current ones; they stay locked by the statement's updates until the commit, and the
+  ``CHECK`` constraint on balances still refuses any overdraft;
+- the head moved (another writer, in any process): the statement writes nothing, the empty
+  transaction commits, and the batch runs the usual way (the caller's fallback);
+- a new entry's idempotency key is already stored (a retry of an earlier request): its
+  unique index refuses the insert, the transaction rolls back, and the usual path reads
+  the key and replays the entry. A racing duplicate from another process cannot slip
+  between: it holds the head lock while it writes, so this statement waits for it and then
+  finds the head moved.
+
+Only plain entries without limits and without AZR (the token log) are eligible, and only
+when every outcome is an entry or a refusal of a command without idempotency key (a
+refusal with a key may be a replay the cache cannot see): anything else takes the usual
+path, which decides with everything read under the lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+import psycopg
+
+from ledger.commands import Command, Outcome, PostEntry
+from ledger.deciding import decide
+from ledger.errors import LedgerError
+from ledger.money import AZR
+from ledger.snapshot import AccountState, Decision, HeadCache, Snapshot
+from ledger.store.pg_sql import (
+    INSERT_ENTRIES,
+    INSERT_LINES,
+    UPDATE_BALANCES,
+    journal_columns,
+)
+
+_IF_HEAD = " EXISTS (SELECT FROM h)"
+# h: the head row, locked, if it still is the cached one (after waiting for any writer
+# holding it, the row is checked again as that writer left it).
+_FAST_WRITE = (
+    "WITH h AS (SELECT id FROM journal_head WHERE id = 1 AND seq = %s AND hash = %s "  # noqa: S608
+    f"FOR UPDATE), e AS ({INSERT_ENTRIES} WHERE{_IF_HEAD}), "
+    f"l AS ({INSERT_LINES} WHERE{_IF_HEAD}), b AS ({UPDATE_BALANCES} AND{_IF_HEAD}) "
+    f"UPDATE journal_head SET seq = %s, hash = %s WHERE id = 1 AND{_IF_HEAD}"
+)
+
+
+def cached_snapshot(cache: HeadCache, commands: Sequence[Command]) -> Snapshot | None:
+    """The snapshot the cache gives ``commands``, or None when they are not eligible."""
+    if cache.head is None:
+        return None
+    accounts: dict[str, AccountState] = {}
+    for c in commands:
+        if not isinstance(c, PostEntry) or c.request.limits:
+            return None
+        for p in c.request.postings:
+            if p.asset == AZR.code:
+                return None
+            for account_id in (p.source, p.destination):
+                found = cache.accounts.get(account_id)
+                if found is None:
+                    return None
+                accounts[account_id] = found
+    head_seq, head_hash = cache.head
+    return Snapshot(
+        head_seq=head_seq,
+        head_hash=head_hash,
+        by_key={},
+        by_id={},
+        resolution_of={},
+        reversal_of={},
+        accounts=accounts,
+        limit_usage={},
+    )
+
+
+def commit_cached(
+    raw: psycopg.Connection[Any],
+    cache: HeadCache,
+    commands: Sequence[Command],
+    now: datetime,
+    new_id: Callable[[], str],
+) -> list[Outcome] | None:
+    """Decide ``commands`` from ``cache``, write and commit them in one round trip; None
+    when they must take the usual path (nothing was written then).
+
+    Precondition: ``raw`` has no transaction open.
+    """
+    snapshot = cached_snapshot(cache, commands)
+    if snapshot is None:
+        return None
+    decision = decide(snapshot, commands, now, new_id)
+    if not decision.entries or not _answerable(commands, decision):
+        return None
+    params = [
+        snapshot.head_seq,
+        snapshot.head_hash,
+        *journal_columns(decision),
+        decision.head_seq,
+        decision.head_hash,
+    ]
+    with raw.pipeline():
+        cursor = raw.execute(_FAST_WRITE, params)
+        try:
+            raw.commit()
+        except psycopg.errors.IntegrityError:  # a stored idempotency key
+            raw.rollback()  # in the pipeline: it leaves the pipeline usable
+            return None
+    if cursor.rowcount != 1:  # the head moved: nothing was written
+        cache.clear()
+        return None
+    cache.committed((decision.head_seq, decision.head_hash), decision.accounts)
+    cache.last_batch = len(commands)
+    return list(decision.outcomes)
+
+
+def _answerable(commands: Sequence[Command], decision: Decision) -> bool:
+    """Whether every outcome holds whatever the cache could not see: a refused command
+    with an idempotency key may be the replay of a stored entry instead."""
+    return not any(
+        isinstance(outcome, LedgerError) and isinstance(c, PostEntry) and c.idempotency_key
+        for c, outcome in zip(commands, decision.outcomes, strict=True)
+    )

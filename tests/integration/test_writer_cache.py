@@ -1,0 +1,207 @@
+"""The writer's one-round-trip batches (ledger.store.pg_fast) and every way back to the
+usual path: another process writing between two batches, a stored idempotency key, a
+duplicate racing from another connection, limits. PostgreSQL only: it is its driver's path.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select, text
+
+from ledger import (
+    IdempotencyConflict,
+    InsufficientFunds,
+    Ledger,
+    LimitExceeded,
+    NewEntry,
+    Posted,
+    Posting,
+)
+from ledger.commands import PostEntry
+from ledger.journal import apply_batch
+from ledger.model import Limit
+from ledger.store import pg_fast
+from ledger.store.engine import make_engine
+from ledger.store.tables import entries
+from ledger.verify import verify
+from tests.integration.ledgerkit import move, open_accounts
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def fast_results(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bool]]:
+    """Per batch the writer offered to the cached path: whether it committed there."""
+    seen: list[bool] = []
+    real = pg_fast.commit_cached
+
+    def spy(*args: object, **kwargs: object) -> object:
+        done = real(*args, **kwargs)  # type: ignore[arg-type]
+        seen.append(done is not None)
+        return done
+
+    monkeypatch.setattr(pg_fast, "commit_cached", spy)
+    yield seen
+
+
+def _other_process_moves(url: str, source: str, destination: str, amount: int) -> None:
+    engine = make_engine(url, pool_size=1)
+    with Ledger(engine) as book:
+        move(book, source, destination, amount, key="other-process")
+    engine.dispose()
+
+
+def _in_another_process(url: str, source: str, destination: str, amount: int) -> None:
+    process = mp.get_context("spawn").Process(
+        target=_other_process_moves, args=(url, source, destination, amount)
+    )
+    process.start()
+    process.join(timeout=120)
+    assert process.exitcode == 0
+
+
+def _seqs_and_balance_lines(url: str) -> tuple[list[int], list[tuple[str, int, int]]]:
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        seqs = list(conn.execute(select(entries.c.seq).order_by(entries.c.seq)).scalars())
+        lines = [
+            (r[0], int(r[1]), int(r[2]))
+            for r in conn.execute(
+                text(
+                    "SELECT account_id, seq, balance_after FROM entry_lines "
+                    "ORDER BY account_id, seq"
+                )
+            )
+        ]
+    report = verify(engine)
+    engine.dispose()
+    assert report.ok, report.problems
+    return seqs, lines
+
+
+def test_a_covered_batch_commits_in_one_round_trip(pg_url: str, fast_results: list[bool]) -> None:
+    engine = make_engine(pg_url)
+    with Ledger(engine) as book:
+        open_accounts(book, "a", "b", world="world")
+        fast_results.clear()
+        move(book, "world", "a", 100, key="k1")  # reads "world" and "a" under the lock
+        move(book, "world", "b", 1, key="k2")  # "b" is not cached yet: read under the lock
+        third = move(book, "a", "b", 30, key="k3")  # decided from what the others committed
+        assert fast_results == [False, False, True]
+        assert third.entry.seq == 3 and not third.replayed
+        assert book.balance("a").balance == 70 and book.balance("b").balance == 31
+    seqs, lines = _seqs_and_balance_lines(pg_url)
+    assert seqs == [1, 2, 3]
+    assert ("a", 3, 70) in lines and ("b", 3, 31) in lines
+    engine.dispose()
+
+
+def test_another_process_between_two_batches_makes_the_cache_stale(
+    pg_url: str, fast_results: list[bool]
+) -> None:
+    """The cache says "a" holds 60; another process takes 50 of it; the next batch of this
+    writer, which the cache would accept, is decided again under the lock and refused."""
+    engine = make_engine(pg_url)
+    with Ledger(engine) as book:
+        open_accounts(book, "a", "b", "c", world="world")
+        move(book, "world", "a", 100, key="fund")
+        move(book, "a", "b", 40, key="first")  # cached: a = 60
+        _in_another_process(pg_url, "a", "c", 50)  # a = 10, the head moves
+        fast_results.clear()
+        with pytest.raises(InsufficientFunds):
+            move(book, "a", "b", 20, key="second")
+        assert fast_results == [False]  # the cached attempt found the head moved
+        later = move(book, "a", "b", 10, key="third")  # the cache is current again
+        assert fast_results == [False, True]
+        assert later.entry.seq == 4
+        assert [book.balance(x).balance for x in ("a", "b", "c")] == [0, 50, 50]
+    seqs, lines = _seqs_and_balance_lines(pg_url)
+    assert seqs == [1, 2, 3, 4]  # gapless: nothing of the stale attempt was written
+    assert ("a", 3, 10) in lines and ("a", 4, 0) in lines
+    engine.dispose()
+
+
+def test_a_stored_key_replays_through_the_usual_path(pg_url: str, fast_results: list[bool]) -> None:
+    engine = make_engine(pg_url)
+    with Ledger(engine) as book:
+        open_accounts(book, "a", "b", world="world")
+        move(book, "world", "a", 100, key="fund")
+        first = move(book, "a", "b", 10, key="once")
+        fast_results.clear()
+        again = move(book, "a", "b", 10, key="once")  # the unique index refuses the insert
+        assert fast_results == [False]
+        assert again.replayed and again.entry.id == first.entry.id
+        with pytest.raises(IdempotencyConflict):
+            move(book, "a", "b", 11, key="once")
+        assert book.balance("a").balance == 90
+        move(book, "a", "b", 5, key="after")
+        assert fast_results[-1] is True  # the cache survived the refusal
+    seqs, _ = _seqs_and_balance_lines(pg_url)
+    assert seqs == [1, 2, 3]
+    engine.dispose()
+
+
+def test_a_duplicate_racing_from_another_connection_posts_once(
+    pg_url: str, fast_results: list[bool]
+) -> None:
+    """Another writer holds the head lock and writes the same key, uncommitted; this
+    writer's cached batch waits at the head, finds it moved, and replays that entry."""
+    engine = make_engine(pg_url)
+    with Ledger(engine) as book:
+        open_accounts(book, "a", "b", world="world")
+        move(book, "world", "a", 100, key="fund")  # the cache covers "world" and "a"
+        move(book, "world", "b", 1, key="warm")
+        request = NewEntry("transfer", (Posting("a", "b", "USD", 25),))
+        other = engine.connect()
+        other.begin()
+        [theirs] = apply_batch(
+            other,
+            [PostEntry(request, "system", "raced")],
+            datetime.now(UTC),
+        )
+        fast_results.clear()
+        answers: list[Posted] = []
+        worker = threading.Thread(
+            target=lambda: answers.append(book.post_entry(request, idempotency_key="raced"))
+        )
+        worker.start()
+        time.sleep(0.5)
+        assert not answers, "the batch did not wait for the head lock"
+        other.commit()
+        other.close()
+        worker.join(timeout=30)
+        [ours] = answers
+        assert fast_results == [False]
+        assert isinstance(theirs, Posted)
+        assert ours.replayed and ours.entry.id == theirs.entry.id
+        assert book.balance("a").balance == 75
+    seqs, _ = _seqs_and_balance_lines(pg_url)
+    assert seqs == [1, 2, 3]
+    engine.dispose()
+
+
+def test_entries_with_limits_take_the_usual_path(pg_url: str, fast_results: list[bool]) -> None:
+    engine = make_engine(pg_url)
+    now = datetime.now(UTC)
+    day = Limit("b", "gift", now - timedelta(hours=1), now + timedelta(hours=23), 50)
+    with Ledger(engine) as book:
+        open_accounts(book, "a", "b", world="world")
+        move(book, "world", "a", 100, key="fund")
+        move(book, "world", "b", 1, key="warm")
+        fast_results.clear()
+        gift = NewEntry("gift", (Posting("a", "b", "USD", 40),), limits=(day,))
+        book.post_entry(gift, idempotency_key="g1")
+        with pytest.raises(LimitExceeded):
+            book.post_entry(
+                NewEntry("gift", (Posting("a", "b", "USD", 20),), limits=(day,)),
+                idempotency_key="g2",
+            )
+        assert fast_results == [False, False]
+        assert book.balance("b").balance == 41
+    engine.dispose()

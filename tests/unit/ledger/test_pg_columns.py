@@ -1,0 +1,51 @@
+"""The writer's PostgreSQL parameters: the same values as the rows every other path writes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from ledger.commands import PostEntry
+from ledger.deciding import decide
+from ledger.model import NewEntry, Posting
+from ledger.store.pg_sql import columns, journal_columns
+from ledger.store.rows import entry_row, line_row
+from tests.unit.ledger.snapshots import NOW, accounts, counter, empty
+
+
+def test_journal_columns_are_the_rows_of_the_decision_column_by_column() -> None:
+    states = accounts(("w", "USD", True), ("a", "USD", False), ("b", "USD", False))
+    commands = [
+        PostEntry(NewEntry("fund", (Posting("w", "a", "USD", 500),)), "svc", "k1"),
+        PostEntry(
+            NewEntry(
+                "hold",
+                (Posting("a", "b", "USD", 70),),
+                metadata={"note": "é", "n": 1},
+                pending=True,
+                expires_at=NOW + timedelta(days=1),
+            ),
+            "svc",
+            "k2",
+        ),
+        PostEntry(NewEntry("pay", (Posting("a", "b", "USD", 30),)), "other", None),
+    ]
+    decision = decide(empty(states), commands, NOW, counter())
+    assert len(decision.entries) == 3 and decision.lines
+    rows = [entry_row(e) for e in decision.entries]
+    lines = [line_row(line) for line in decision.lines]
+    balances = [
+        (a.account_id, a.balance, a.pending_out, a.pending_in, a.last_seq)
+        for a in decision.accounts
+    ]
+    expected = [*columns(rows, 15), *columns(lines, 7), *columns(balances, 5)]
+    assert journal_columns(decision) == expected
+    assert [e.hash for e in decision.entries] == expected[14]
+    assert all(len(h) == 32 for h in expected[14])
+
+
+def test_columns_of_no_rows_are_empty_and_a_wrong_width_is_refused() -> None:
+    assert columns([], 3) == [[], [], []]
+    with pytest.raises(ValueError, match="expected 3"):
+        columns([(1, 2)], 3)
