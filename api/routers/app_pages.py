@@ -1,6 +1,7 @@
 """``/app/*``: the pages of DESIGN §16 (the problem pages are in :mod:`api.routers.pages`).
 
-The pages are static files from :mod:`web`, served as they are, under a strict Content
+The pages are static files from :mod:`web` (each page's ``<main>`` in the shell they
+share, put together once at start-up), served under a strict Content
 Security Policy: scripts and styles only from this origin (no inline code), requests only
 to this origin and the public JSON-RPC URL (the auditor page reads anchors from the chain
 itself). Only files that exist under the package's folders are served, by a name fixed at
@@ -13,7 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter
-from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 
 from api.deps import Context
 from api.errors import PROBLEM_BASE, ApiProblem
@@ -21,7 +22,8 @@ from web import ASSETS_DIR, PAGES_DIR
 
 router = APIRouter(include_in_schema=False)
 
-# The page name in the path → its file under web/pages (DESIGN §16, fixed paths).
+# The page name in the path → its file under web/pages (DESIGN §16, fixed paths), in the
+# order of the navigation, with its title there.
 PAGES: dict[str, str] = {
     "": "wallet.html",
     "leaderboards": "leaderboards.html",
@@ -30,6 +32,15 @@ PAGES: dict[str, str] = {
     "enterprise": "enterprise.html",
     "audit": "audit.html",
 }
+TITLES = {
+    "": "Wallet",
+    "leaderboards": "Leaderboards",
+    "marketplace": "Marketplace",
+    "plans": "Plans",
+    "enterprise": "Enterprise",
+    "audit": "Audit",
+}
+SHELL = "_shell.html"
 MEDIA_TYPES = {
     ".js": "text/javascript; charset=utf-8",
     ".css": "text/css; charset=utf-8",
@@ -111,18 +122,43 @@ def asset(name: str, context: Context) -> FileResponse:
     )
 
 
+def render_page(name: str) -> str:
+    """The whole HTML of page ``name`` (a key of :data:`PAGES`): its ``<main>`` from its file
+    inside the shell every page shares, with its title, its script and its place in the
+    navigation marked."""
+    filename = PAGES[name]
+    current = ' aria-current="page"'
+    nav = "\n".join(
+        f'      <a href="/app/{slug}"{current if slug == name else ""}>{title}</a>'
+        for slug, title in TITLES.items()
+    )
+    parts = {
+        "<!--title-->": TITLES[name],
+        "<!--script-->": filename.removesuffix(".html") + ".js",
+        "<!--nav-->": nav,
+        "<!--main-->": (PAGES_DIR / filename).read_text(encoding="utf-8"),
+    }
+    html = (PAGES_DIR / SHELL).read_text(encoding="utf-8")
+    for marker, text in parts.items():
+        html = html.replace(marker, text, 1)
+    return html
+
+
+RENDERED = {name: render_page(name).encode("utf-8") for name in PAGES}  # once, at start-up
+
+
 @router.get("/app/{page}")
-def page(page: str, context: Context) -> FileResponse:
-    filename = PAGES.get(page.rstrip("/"))
-    if filename is None:
+def page(page: str, context: Context) -> Response:
+    html = RENDERED.get(page.rstrip("/"))
+    if html is None:
         raise ApiProblem("not-found", "no such page")
-    return FileResponse(
-        PAGES_DIR / filename,
+    return Response(
+        html,
         media_type="text/html; charset=utf-8",
         headers=security_headers(context.config.public_rpc_url),
     )
 
 
 @router.get("/app/")
-def wallet(context: Context) -> FileResponse:
+def wallet(context: Context) -> Response:
     return page("", context)

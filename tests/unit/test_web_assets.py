@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from api.routers.app_pages import ASSETS, PAGES, rpc_origin, security_headers
-from web import ASSETS_DIR, PAGES_DIR
+from api.routers.app_pages import ASSETS, PAGES, render_page, rpc_origin, security_headers
+from web import ASSETS_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
 VENDORED = ASSETS_DIR / "vendor" / "noble-hashes"
@@ -25,8 +25,9 @@ def test_vendored_noble_hashes_is_the_pinned_npm_build(name: str) -> None:
 
 
 def test_every_page_exists_and_loads_only_same_origin_files() -> None:
-    for filename in PAGES.values():
-        text = (PAGES_DIR / filename).read_text(encoding="utf-8")
+    for name, filename in PAGES.items():
+        text = render_page(name)
+        assert "<!--" not in text and text.count("<main") == 1, f"{filename}: shell markers left"
         assert re.findall(r"<script(?![^>]*\bsrc=\"/app/assets/)", text) == [], filename
         for url in re.findall(r'(?:src|href)="([^"]+)"', text):
             assert url.startswith(("/", "#", "data:")), f"{filename} names {url}"

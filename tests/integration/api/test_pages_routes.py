@@ -78,7 +78,9 @@ def test_a_hostile_asset_name_is_a_404_problem(client: TestClient, name: str) ->
     assert got.json()["type"].endswith("/not-found")
 
 
-@pytest.mark.parametrize("name", ["nope", "..", "wallet.html", "%00", "audit%2F..%2F"])
+@pytest.mark.parametrize(
+    "name", ["nope", "..", "wallet.html", "_shell.html", "%00", "audit%2F..%2F"]
+)
 def test_an_unknown_page_is_a_404_problem(client: TestClient, name: str) -> None:
     got = client.get(f"/app/{name}")
     assert got.status_code == 404
