@@ -134,7 +134,8 @@ class ServiceMetrics:
         self.head_lock_wait = Histogram(
             "azora_ledger_head_lock_wait_seconds",
             "Time from a write transaction's start until it held the journal head lock "
-            "(with the batch's reads, sent in the same round trip).",
+            "(with the batch's reads, sent in the same round trip; for a batch written in "
+            "one round trip from the writer's cache, until that round trip was back).",
             LOCK_WAIT_BUCKETS_S,
         )
         self.batch_entries = Histogram(
