@@ -15,7 +15,7 @@ keep-alive clients mix, by weight:
 
 and a webhook endpoint for ``reward.*`` delivers to a receiver in this process. Every minute
 it prints requests by kind, errors, p50/p99, webhook deliveries, the RSS of the server's
-processes (the serving tree, anvil apart; psutil when installed, else /proc) and the load
+processes (the serving tree, anvil apart, from /proc) and the load
 average. At the end: memory flat (the last minute's RSS within ``--flat-pct`` of minute 2)
 and p99 stable (the last minute's p99 at most ``--p99-factor`` times minute 2's).
 
@@ -247,25 +247,9 @@ def client_loop(load: Load, stats: Stats, stop: threading.Event, seed: int) -> N
                 stats.record(kind, ms, (wrong or [sent[-1][0]])[0], not wrong)
 
 
-def _psutil_rss(root: int) -> tuple[int, int, int] | None:
-    try:
-        import psutil  # type: ignore[import-untyped]  # optional
-    except ImportError:
-        return None
-    try:
-        tree = [psutil.Process(root), *psutil.Process(root).children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return None
-    anvil = sum(p.memory_info().rss for p in tree if "anvil" in p.name())
-    serving = sum(p.memory_info().rss for p in tree if "anvil" not in p.name())
-    return serving, anvil, len(tree)
-
-
 def tree_rss(root: int) -> tuple[int, int, int]:
-    """RSS in bytes of the serving processes under ``root`` and of anvil, and how many."""
-    found = _psutil_rss(root)
-    if found is not None:
-        return found
+    """RSS in bytes of the serving processes under ``root`` and of anvil, and how many
+    (read from /proc: Linux only)."""
     parents: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
