@@ -13,10 +13,11 @@ from __future__ import annotations
 import logging
 import re
 import time
-import uuid
 from contextvars import ContextVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ledger.randomness import random_bytes
 
 HEADER = "X-Request-Id"
 REQUEST_ID_MAX_CHARS = 128
@@ -33,7 +34,7 @@ def current_request_id() -> str | None:
 
 
 def new_request_id() -> str:
-    return uuid.uuid4().hex
+    return random_bytes(16).hex()
 
 
 def accepted_request_id(presented: bytes | None) -> str:

@@ -16,7 +16,6 @@ One command per batch is the naive path; many per batch is group commit.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
@@ -25,6 +24,7 @@ from sqlalchemy import Connection
 from ledger.commands import Command, Outcome
 from ledger.deciding import balance_deltas, decide
 from ledger.model import Entry
+from ledger.randomness import random_bytes
 from ledger.snapshot import HeadCache, needs_of
 from ledger.store.engine import WRITE_TXN
 from ledger.store.loading import load_entries_where, load_snapshot
@@ -47,7 +47,7 @@ __all__ = [
 
 def new_entry_id() -> str:
     """A random UUID (version 4) as text: ``str(uuid.uuid4())`` in half the time."""
-    b = bytearray(os.urandom(16))
+    b = bytearray(random_bytes(16))
     b[6] = (b[6] & 0x0F) | 0x40  # version 4
     b[8] = (b[8] & 0x3F) | 0x80  # the RFC 9562 variant
     h = b.hex()
