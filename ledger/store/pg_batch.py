@@ -290,6 +290,7 @@ def write(
             raw.execute(
                 WRITE_JOURNAL,
                 [*journal_columns(decision), decision.head_seq, decision.head_hash],
+                prepare=True,
             )
             leaves, nodes = log_rows(log or LogState(0, {}), decision.entries) if log else ([], [])
             if leaves:

@@ -5,20 +5,22 @@ journal head lock, then its writes and the commit. When this writer connection's
 :class:`~ledger.snapshot.HeadCache` holds the head it last committed and the balance rows
 of every account the batch names, the batch is decided from the cache instead, and its
 writes go in one statement that first locks the head row and checks that it is still the
-cached one; every write of the statement is conditional on that check, and the commit
-follows in the same pipeline:
+cached one; every write of the statement is conditional on that check. The statement runs
+on its own (autocommit): PostgreSQL commits it, durably, before it answers, so the batch
+costs one round trip and no ``BEGIN`` or ``COMMIT`` of its own. It is prepared, with a
+generic plan (see :func:`ledger.writer.writer_session`):
 
 - the head matches: nothing was written since this writer's last commit (every entry moves
   the head, and the head's hash commits to the whole journal), so the cached balances are
   the current ones; they stay locked by the statement's updates until the commit, and the
   ``CHECK`` constraint on balances still refuses any overdraft;
-- the head moved (another writer, in any process): the statement writes nothing, the empty
-  transaction commits, and the batch runs the usual way (the caller's fallback);
+- the head moved (another writer, in any process): the statement writes nothing, and the
+  batch runs the usual way (the caller's fallback);
 - a new entry's idempotency key is already stored (a retry of an earlier request): its
-  unique index refuses the insert, the transaction rolls back, and the usual path reads
-  the key and replays the entry. A racing duplicate from another process cannot slip
-  between: it holds the head lock while it writes, so this statement waits for it and then
-  finds the head moved.
+  unique index refuses the insert, the statement (its own transaction) writes nothing,
+  and the usual path reads the key and replays the entry. A racing duplicate from another
+  process cannot slip between: it holds the head lock while it writes, so this statement
+  waits for it and then finds the head moved.
 
 Only plain entries without limits and without AZR (the token log) are eligible, and only
 when every outcome is an entry or a refusal of a command without idempotency key (a
@@ -93,8 +95,8 @@ def commit_cached(
     now: datetime,
     new_id: Callable[[], str],
 ) -> list[Outcome] | None:
-    """Decide ``commands`` from ``cache``, write and commit them in one round trip; None
-    when they must take the usual path (nothing was written then).
+    """Decide ``commands`` from ``cache``, write them in one statement that commits on its
+    own; None when they must take the usual path (nothing was written then).
 
     Precondition: ``raw`` has no transaction open.
     """
@@ -111,13 +113,14 @@ def commit_cached(
         decision.head_seq,
         decision.head_hash,
     ]
-    with raw.pipeline():
-        cursor = raw.execute(_FAST_WRITE, params)
-        try:
-            raw.commit()
-        except psycopg.errors.IntegrityError:  # a stored idempotency key
-            raw.rollback()  # in the pipeline: it leaves the pipeline usable
-            return None
+    raw.autocommit = True  # one statement, its own transaction: committed when it returns
+    try:
+        cursor = raw.execute(_FAST_WRITE, params, prepare=True)
+    except psycopg.errors.IntegrityError:  # a stored idempotency key: nothing was written
+        return None
+    finally:
+        if not raw.broken:  # a lost connection keeps its error (the writer replaces it)
+            raw.autocommit = False
     if cursor.rowcount != 1:  # the head moved: nothing was written
         cache.clear()
         return None

@@ -255,19 +255,33 @@ def test_requests_arriving_while_the_writer_waits_for_the_head_lock_join_its_bat
         engine.dispose()
 
 
-def test_the_writer_session_plans_each_statement_for_its_parameters(pg_url: str) -> None:
+def test_the_writer_session_prepares_only_its_write_statements(pg_url: str) -> None:
+    """Reads and hooks on the writer's connection are planned for their parameters each
+    time (never prepared); the write statement is prepared and settles on a generic plan."""
     engine = make_engine(pg_url)
-    seen: list[str] = []
+    with engine.connect() as conn:  # a pooled connection that has prepared a read of its own
+        for _ in range(6):
+            conn.exec_driver_sql("SELECT count(*) FROM entries WHERE seq > %(s)s", {"s": 0})
+        conn.rollback()
+    prepared: list[list[tuple[str, int]]] = []
 
-    def show(conn: Connection, _entries: Sequence[Entry]) -> None:
-        seen.append(str(conn.exec_driver_sql("SHOW plan_cache_mode").scalar_one()))
+    def look(conn: Connection, _entries: Sequence[Entry]) -> None:
+        conn.exec_driver_sql("SELECT 1 FROM entries WHERE seq > %(s)s", {"s": 0}).all()
+        rows = conn.exec_driver_sql(
+            "SELECT statement, generic_plans FROM pg_prepared_statements"
+        ).all()
+        prepared.append([(str(r[0]), int(r[1])) for r in rows])
 
     try:
-        with Ledger(engine, hooks=(show,)) as book:
+        with Ledger(engine, hooks=(look,)) as book:
             open_accounts(book, "a", world="world")
-            book.post_entry(transfer("world", "a", 1))
-        assert seen == ["force_custom_plan"]
-        with engine.connect() as conn:  # every pooled connection plans the same way
+            for n in range(8):
+                book.post_entry(transfer("world", "a", n + 1))
+        last = prepared[-1]
+        assert last, "the write statement is prepared"
+        assert all(statement.startswith("WITH e AS (INSERT INTO entries") for statement, _ in last)
+        assert last[0][1] > 0, "after a few runs it keeps a generic plan"
+        with engine.connect() as conn:  # the engine's other connections plan every execution
             assert conn.exec_driver_sql("SHOW plan_cache_mode").scalar_one() == "force_custom_plan"
     finally:
         engine.dispose()
