@@ -45,6 +45,7 @@ from ledger.snapshot import (
 )
 from ledger.store import pg_fast
 from ledger.store.loading import count_usage, limit_order
+from ledger.store.pg_arrays import teach
 from ledger.store.pg_sql import ENTRY_COLUMNS, WRITE_JOURNAL, columns, journal_columns
 from ledger.store.rows import entry_from_row
 from ledger.tokenlog import LogState, log_rows
@@ -285,6 +286,7 @@ def write(
     Precondition: ``raw`` is in the transaction that :func:`load_snapshot` opened; ``log``
     was read there whenever ``decision`` moves AZR.
     """
+    teach(raw)
     with raw.pipeline():
         if decision.entries:
             raw.execute(

@@ -41,6 +41,7 @@ from ledger.deciding import decide
 from ledger.errors import LedgerError
 from ledger.money import AZR
 from ledger.snapshot import AccountState, Decision, HeadCache, Snapshot
+from ledger.store.pg_arrays import teach
 from ledger.store.pg_sql import (
     INSERT_ENTRIES,
     INSERT_LINES,
@@ -106,6 +107,7 @@ def commit_cached(
     decision = decide(snapshot, commands, now, new_id)
     if not decision.entries or not _answerable(commands, decision):
         return None
+    teach(raw)
     params = [
         snapshot.head_seq,
         snapshot.head_hash,

@@ -1,7 +1,8 @@
 """PostgreSQL: the journal writer's write statements and their parameters.
 
 Inserts go through ``unnest`` of binary arrays (one statement per table, the same text for
-any batch size); every write of a batch is one statement of data-modifying ``WITH``s.
+any batch size; the arrays built by :mod:`ledger.store.pg_arrays`); every write of a batch
+is one statement of data-modifying ``WITH``s.
 """
 
 from __future__ import annotations
@@ -10,6 +11,13 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ledger.snapshot import Decision
+from ledger.store.pg_arrays import (
+    bytea_array,
+    int8_array,
+    numeric_text_array,
+    text_array,
+    timestamptz_array,
+)
 
 ENTRY_COLUMNS = (
     "seq, id, type, kind, postings, metadata, effective_at, recorded_at, expires_at, "
@@ -24,12 +32,13 @@ INSERT_ENTRIES = (
 INSERT_LINES = (
     "INSERT INTO entry_lines (account_id, seq, entry_id, kind, amount, balance_after, "
     "effective_at) SELECT * FROM unnest(%b::text[], %b::bigint[], %b::text[], %b::text[], "
-    "%b::numeric[], %b::numeric[], %b::timestamptz[])"
+    "%b::text[]::numeric[], %b::text[]::numeric[], %b::timestamptz[])"
 )
 UPDATE_BALANCES = (
     "UPDATE balances AS b SET balance = n.balance, pending_out = n.pending_out, "
     "pending_in = n.pending_in, last_seq = n.last_seq "
-    "FROM unnest(%b::text[], %b::numeric[], %b::numeric[], %b::numeric[], %b::bigint[]) "
+    "FROM unnest(%b::text[], %b::text[]::numeric[], %b::text[]::numeric[], "
+    "%b::text[]::numeric[], %b::bigint[]) "
     "AS n(account_id, balance, pending_out, pending_in, last_seq) "
     "WHERE b.account_id = n.account_id"
 )
@@ -41,49 +50,40 @@ WRITE_JOURNAL = (
 )
 
 
-def journal_columns(decision: Decision) -> list[list[Any]]:
+def journal_columns(decision: Decision) -> list[bytes]:
     """The arrays of :data:`INSERT_ENTRIES`, :data:`INSERT_LINES` and
-    :data:`UPDATE_BALANCES` for ``decision``, in that order (27 of them): the values of
-    :func:`ledger.store.rows.entry_row`, one list per column."""
-    es = decision.entries
+    :data:`UPDATE_BALANCES` for ``decision``, in that order (27 of them), encoded
+    (:mod:`ledger.store.pg_arrays`): the values of :func:`ledger.store.rows.entry_row`, one
+    array per column."""
+    es, lines, accounts = decision.entries, decision.lines, decision.accounts
     return [
-        [e.seq for e in es],
-        [e.id for e in es],
-        [e.type.value for e in es],
-        [e.kind for e in es],
-        [t[0].decode() for t in decision.texts],
-        [t[1].decode() for t in decision.texts],
-        [e.effective_at for e in es],
-        [e.recorded_at for e in es],
-        [e.expires_at for e in es],
-        [e.hold_id for e in es],
-        [e.reverses_id for e in es],
-        [e.principal for e in es],
-        [e.idempotency_key for e in es],
-        [e.fingerprint for e in es],
-        [e.hash for e in es],
-        *columns(
-            [
-                (
-                    ln.account_id,
-                    ln.seq,
-                    ln.entry_id,
-                    ln.kind,
-                    ln.amount,
-                    ln.balance_after,
-                    ln.effective_at,
-                )
-                for ln in decision.lines
-            ],
-            7,
-        ),
-        *columns(
-            [
-                (a.account_id, a.balance, a.pending_out, a.pending_in, a.last_seq)
-                for a in decision.accounts
-            ],
-            5,
-        ),
+        int8_array([e.seq for e in es]),
+        text_array([e.id for e in es]),
+        text_array([e.type.value for e in es]),
+        text_array([e.kind for e in es]),
+        text_array([t[0].decode() for t in decision.texts]),
+        text_array([t[1].decode() for t in decision.texts]),
+        timestamptz_array([e.effective_at for e in es]),
+        timestamptz_array([e.recorded_at for e in es]),
+        timestamptz_array([e.expires_at for e in es]),
+        text_array([e.hold_id for e in es]),
+        text_array([e.reverses_id for e in es]),
+        text_array([e.principal for e in es]),
+        text_array([e.idempotency_key for e in es]),
+        text_array([e.fingerprint for e in es]),
+        bytea_array([e.hash for e in es]),
+        text_array([ln.account_id for ln in lines]),
+        int8_array([ln.seq for ln in lines]),
+        text_array([ln.entry_id for ln in lines]),
+        text_array([ln.kind for ln in lines]),
+        numeric_text_array([ln.amount for ln in lines]),
+        numeric_text_array([ln.balance_after for ln in lines]),
+        timestamptz_array([ln.effective_at for ln in lines]),
+        text_array([a.account_id for a in accounts]),
+        numeric_text_array([a.balance for a in accounts]),
+        numeric_text_array([a.pending_out for a in accounts]),
+        numeric_text_array([a.pending_in for a in accounts]),
+        int8_array([a.last_seq for a in accounts]),
     ]
 
 
