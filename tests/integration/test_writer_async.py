@@ -27,6 +27,7 @@ from ledger import (
     Posting,
     UnknownAccount,
 )
+from ledger import writer as writer_module
 from ledger.model import Entry
 from ledger.store.engine import make_engine
 from ledger.verify import verify
@@ -213,6 +214,35 @@ def test_a_cancelled_caller_does_not_stop_its_batch(pg_url: str) -> None:
 
             asyncio.run(scenario())
             assert book.balance("a").balance == 5
+    finally:
+        locker.close()
+        engine.dispose()
+
+
+def test_a_caller_waiting_past_the_timeout_gets_an_error_and_the_batch_still_stands(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(writer_module, "SUBMIT_TIMEOUT_S", 0.3)
+    engine = make_engine(pg_url)
+    locker = engine.connect()
+    try:
+        with Ledger(engine) as book:
+            open_accounts(book, "a", world="world")
+            locker.execute(text("SELECT seq FROM journal_head WHERE id = 1 FOR UPDATE"))
+
+            async def scenario() -> None:
+                with pytest.raises(TimeoutError, match="no outcome within"):
+                    await book.post_entry_async(transfer("world", "a", 7), idempotency_key="slow")
+                locker.rollback()  # the writer commits the entry nobody waits for any more
+                later = await book.post_entry_async(
+                    transfer("world", "a", 7), idempotency_key="slow"
+                )
+                assert later.replayed
+                quick = await book.post_entry_async(transfer("world", "a", 1))  # a timer cancelled
+                assert quick.entry.seq == later.entry.seq + 1
+
+            asyncio.run(scenario())
+            assert book.balance("a").balance == 8
     finally:
         locker.close()
         engine.dispose()
