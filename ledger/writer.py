@@ -324,7 +324,7 @@ class GroupCommitWriter:
         self._max_batch = max_batch
         self._record = WriterRecorder(metrics)
         self._top_up = threads == 1
-        self._queue: queue.Queue[_Request | object] = queue.Queue()
+        self._queue: queue.SimpleQueue[_Request | object] = queue.SimpleQueue()  # put() in C
         self._closed = False
         self._threads = [
             threading.Thread(

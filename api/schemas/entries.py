@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictStr
@@ -160,8 +161,17 @@ class EntryPublic(BaseModel):
 
 
 def _instant(value: datetime | None) -> str | None:
-    # The same text pydantic writes for an aware UTC datetime.
-    return None if value is None else value.isoformat().replace("+00:00", "Z")
+    # The same text pydantic writes for an aware datetime.
+    if value is None:
+        return None
+    if value.tzinfo is UTC:  # equal instants in other zones must not share a text
+        return _utc_instant(value)
+    return value.isoformat().replace("+00:00", "Z")
+
+
+@lru_cache(maxsize=256)  # an entry's instants are often one, and a batch shares them
+def _utc_instant(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
 
 
 def entry_json(entry: Entry, status: str | None = None) -> dict[str, Any]:
