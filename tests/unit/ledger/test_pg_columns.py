@@ -69,7 +69,8 @@ def _decoded(array: bytes) -> list[Any]:
     assert ndim == 1
     count, lower = struct.unpack_from(">ii", array, 12)
     assert lower == 1
-    at, out = 20, []
+    at = 20
+    out: list[Any] = []
     for _ in range(count):
         (size,) = struct.unpack_from(">i", array, at)
         at += 4
