@@ -362,8 +362,8 @@ class GroupCommitWriter:
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[list[Outcome]] = loop.create_future()
         self._queue.put(_Request(commands, loop, waiter))
-        # asyncio.wait_for's timeout, without its second future and callbacks (measured: a
-        # fifteenth of the event loop's time per single entry).
+        # asyncio.wait_for's timeout, without its second future and callbacks (wait_for was
+        # 7% of the event loop's samples per single entry in one profile).
         timer = loop.call_later(SUBMIT_TIMEOUT_S, _time_out, waiter)
         try:
             return await waiter
