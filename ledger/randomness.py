@@ -33,7 +33,8 @@ os.register_at_fork(after_in_child=_forget)
 
 
 def random_bytes(n: int) -> bytes:
-    """``n`` (at most ``BLOCK_BYTES``) bytes from ``os.urandom``, never handed out twice."""
+    """``n`` bytes from ``os.urandom``, never handed out twice (a request larger than a
+    block gets a block of its own)."""
     block = _block
     end = block.used + n
     if end > len(block.data):

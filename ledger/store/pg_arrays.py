@@ -22,6 +22,7 @@ from typing import Any
 
 import psycopg
 from psycopg.adapt import Dumper
+from psycopg.postgres import types
 from psycopg.pq import Format
 
 _HEADER = struct.Struct(">iiIii")  # dimensions, has nulls, element OID, length, lower bound
@@ -32,7 +33,7 @@ _NULL = _LENGTH.pack(-1)
 _POSTGRES_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
-TEXT_OID, INT8_OID, BYTEA_OID, TIMESTAMPTZ_OID = 25, 20, 17, 1184
+TEXT, INT8, BYTEA, TIMESTAMPTZ = (types[name] for name in ("text", "int8", "bytea", "timestamptz"))
 
 
 class TextArray(bytes):
@@ -65,16 +66,16 @@ def _blobs(values: Sequence[bytes | None], oid: int) -> bytes:
 def text_array(values: Sequence[str | None]) -> TextArray:
     """``values`` as ``text[]``; a string that is not valid UTF-8 (a lone surrogate) raises
     ``UnicodeEncodeError``, a ``ValueError``, as the driver's own dumper would."""
-    return TextArray(_blobs([None if v is None else v.encode() for v in values], TEXT_OID))
+    return TextArray(_blobs([None if v is None else v.encode() for v in values], TEXT.oid))
 
 
 def numeric_text_array(values: Sequence[int]) -> TextArray:
     """Integers as the ``text[]`` of their digits, for a ``::text[]::numeric[]`` cast."""
-    return TextArray(_blobs([str(v).encode() for v in values], TEXT_OID))
+    return TextArray(_blobs([str(v).encode() for v in values], TEXT.oid))
 
 
 def bytea_array(values: Sequence[bytes]) -> ByteaArray:
-    return ByteaArray(_blobs(values, BYTEA_OID))
+    return ByteaArray(_blobs(values, BYTEA.oid))
 
 
 def int8_array(values: Sequence[int]) -> Int8Array:
@@ -83,7 +84,7 @@ def int8_array(values: Sequence[int]) -> Int8Array:
         body = b"".join([_INT8.pack(8, v) for v in values])
     except struct.error as error:
         raise OverflowError(f"a value does not fit a bigint: {error}") from None
-    return Int8Array(_header(len(values), False, INT8_OID) + body)
+    return Int8Array(_header(len(values), False, INT8.oid) + body)
 
 
 def timestamptz_array(values: Sequence[datetime | None]) -> TimestamptzArray:
@@ -101,22 +102,28 @@ def timestamptz_array(values: Sequence[datetime | None]) -> TimestamptzArray:
             micros = (v - _POSTGRES_EPOCH) // _MICROSECOND
             found = encoded[v] = _INT8.pack(8, micros)
         parts.append(found)
-    return TimestamptzArray(_header(len(values), nulls, TIMESTAMPTZ_OID) + b"".join(parts))
+    return TimestamptzArray(_header(len(values), nulls, TIMESTAMPTZ.oid) + b"".join(parts))
 
 
-def _dumper(oid: int) -> type[Dumper]:
-    class _AsIs(Dumper):
-        format = Format.BINARY
+class _AsIs(Dumper):
+    """Sends an encoded array as it is; each subclass names its array type."""
 
-        def dump(self, obj: object) -> bytes:
-            assert isinstance(obj, bytes)
-            return obj
+    format = Format.BINARY
 
-    _AsIs.oid = oid
-    return _AsIs
+    def dump(self, obj: object) -> bytes:
+        assert isinstance(obj, bytes)
+        return obj
 
 
-_ARRAY_OIDS = ((TextArray, 1009), (Int8Array, 1016), (ByteaArray, 1001), (TimestamptzArray, 1185))
+_DUMPERS = [
+    (array, type(f"{array.__name__}Dumper", (_AsIs,), {"oid": element.array_oid}))
+    for array, element in (
+        (TextArray, TEXT),
+        (Int8Array, INT8),
+        (ByteaArray, BYTEA),
+        (TimestamptzArray, TIMESTAMPTZ),
+    )
+]
 _taught: weakref.WeakSet[psycopg.Connection[Any]] = weakref.WeakSet()
 
 
@@ -124,6 +131,6 @@ def teach(raw: psycopg.Connection[Any]) -> None:
     """Have ``raw`` send these arrays as they are (once per connection: each copies psycopg's
     adapters when it opens, so registering them globally would miss those already open)."""
     if raw not in _taught:
-        for array_type, oid in _ARRAY_OIDS:
-            raw.adapters.register_dumper(array_type, _dumper(oid))
+        for array_type, dumper in _DUMPERS:
+            raw.adapters.register_dumper(array_type, dumper)
         _taught.add(raw)

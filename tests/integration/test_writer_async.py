@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import Connection, Engine, text
@@ -190,62 +191,58 @@ def test_a_failed_batch_fails_every_caller_and_the_writer_goes_on(engine: Engine
         assert book.balance("a").balance == 4
 
 
-def test_a_cancelled_caller_does_not_stop_its_batch(pg_url: str) -> None:
+@contextmanager
+def _head_held_elsewhere(pg_url: str) -> Iterator[tuple[Ledger, Connection]]:
+    """A ledger with accounts ``world`` and ``a``, and another connection holding the journal
+    head lock (``rollback()`` on it lets the writer go on)."""
     engine = make_engine(pg_url)
     locker = engine.connect()
     try:
         with Ledger(engine) as book:
             open_accounts(book, "a", world="world")
             locker.execute(text("SELECT seq FROM journal_head WHERE id = 1 FOR UPDATE"))
-
-            async def scenario() -> None:
-                task = asyncio.ensure_future(
-                    book.post_entry_async(transfer("world", "a", 5), idempotency_key="gone")
-                )
-                await asyncio.sleep(0.2)  # the writer waits for the head lock
-                task.cancel()
-                with pytest.raises(asyncio.CancelledError):
-                    await task
-                locker.rollback()  # the writer goes on with the cancelled request's entry
-                later = await book.post_entry_async(
-                    transfer("world", "a", 5), idempotency_key="gone"
-                )
-                assert later.replayed
-
-            asyncio.run(scenario())
-            assert book.balance("a").balance == 5
+            yield book, locker
     finally:
         locker.close()
         engine.dispose()
+
+
+def test_a_cancelled_caller_does_not_stop_its_batch(pg_url: str) -> None:
+    with _head_held_elsewhere(pg_url) as (book, locker):
+
+        async def scenario() -> None:
+            task = asyncio.ensure_future(
+                book.post_entry_async(transfer("world", "a", 5), idempotency_key="gone")
+            )
+            await asyncio.sleep(0.2)  # the writer waits for the head lock
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            locker.rollback()  # the writer goes on with the cancelled request's entry
+            later = await book.post_entry_async(transfer("world", "a", 5), idempotency_key="gone")
+            assert later.replayed
+
+        asyncio.run(scenario())
+        assert book.balance("a").balance == 5
 
 
 def test_a_caller_waiting_past_the_timeout_gets_an_error_and_the_batch_still_stands(
     pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(writer_module, "SUBMIT_TIMEOUT_S", 0.3)
-    engine = make_engine(pg_url)
-    locker = engine.connect()
-    try:
-        with Ledger(engine) as book:
-            open_accounts(book, "a", world="world")
-            locker.execute(text("SELECT seq FROM journal_head WHERE id = 1 FOR UPDATE"))
+    with _head_held_elsewhere(pg_url) as (book, locker):
 
-            async def scenario() -> None:
-                with pytest.raises(TimeoutError, match="no outcome within"):
-                    await book.post_entry_async(transfer("world", "a", 7), idempotency_key="slow")
-                locker.rollback()  # the writer commits the entry nobody waits for any more
-                later = await book.post_entry_async(
-                    transfer("world", "a", 7), idempotency_key="slow"
-                )
-                assert later.replayed
-                quick = await book.post_entry_async(transfer("world", "a", 1))  # a timer cancelled
-                assert quick.entry.seq == later.entry.seq + 1
+        async def scenario() -> None:
+            with pytest.raises(TimeoutError, match="no outcome within"):
+                await book.post_entry_async(transfer("world", "a", 7), idempotency_key="slow")
+            locker.rollback()  # the writer commits the entry nobody waits for any more
+            later = await book.post_entry_async(transfer("world", "a", 7), idempotency_key="slow")
+            assert later.replayed
+            quick = await book.post_entry_async(transfer("world", "a", 1))  # a timer cancelled
+            assert quick.entry.seq == later.entry.seq + 1
 
-            asyncio.run(scenario())
-            assert book.balance("a").balance == 8
-    finally:
-        locker.close()
-        engine.dispose()
+        asyncio.run(scenario())
+        assert book.balance("a").balance == 8
 
 
 @pytest.mark.parametrize("threads", [1, 2])
