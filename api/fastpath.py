@@ -19,12 +19,13 @@ that decision, so a request is never counted or written twice.
 from __future__ import annotations
 
 import logging
+import time
 from typing import NamedTuple
 
 from fastapi import FastAPI
 from pydantic import ValidationError
 from starlette.responses import JSONResponse, Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from api.context import ApiContext
 from api.deps import authenticate, rate_limited
@@ -36,13 +37,13 @@ from api.errors import (
     ledger_problem,
     problem_response,
 )
-from api.observe import RequestObserver
-from api.requestid import RequestIdMiddleware
+from api.observe import LatencyHistogram
+from api.requestid import enter_request, leave_request, log_access
 from api.routers.entries import record_batch, record_entry
 from api.schemas.entries import BatchCreate, EntryCreate
 from api.security import Principal
 from api.security import Scope as ApiScope
-from ledger import IDEMPOTENCY_KEY_RE, LedgerError
+from ledger import IDEMPOTENCY_KEY_RE, LedgerError, NewEntry
 
 log = logging.getLogger(__name__)
 
@@ -52,16 +53,8 @@ _PATHS = frozenset({SINGLE_PATH, BATCH_PATH})
 _JSON = b"application/json"
 
 
-class _Route(NamedTuple):
-    """What the latency histogram labels a direct answer with (a route's ``path``)."""
-
-    path: str
-
-
 class LedgerApp(FastAPI):
     """The FastAPI application, with the write routes' direct path in front of it."""
-
-    _direct_stack: ASGIApp | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -70,23 +63,16 @@ class LedgerApp(FastAPI):
             and scope["path"] in _PATHS
             and not self.dependency_overrides
         ):
-            if self._direct_stack is None:
-                self._direct_stack = self._observed(self._direct)
-            await self._direct_stack(scope, receive, send)
+            await self._direct(scope, receive, send)
         else:
             await super().__call__(scope, receive, send)
 
-    def _observed(self, app: ASGIApp) -> ASGIApp:
-        """``app`` under the request-id and latency middleware the full application has
-        (when the direct path hands over, the inner ones see the request already taken)."""
-        latency = getattr(self.state, "latency", None)
-        if latency is not None:
-            app = RequestObserver(app, histogram=latency)
-        return RequestIdMiddleware(app, log_access=self.state.api.config.access_log)
-
     async def _direct(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer the common case here, with the request id and the latency the full
+        application's middleware would give it; hand anything else to the full application
+        (its middleware then does both)."""
+        started = time.perf_counter()
         context: ApiContext = self.state.api
-        scope["route"] = _Route(scope["path"])  # the full application replaces it
         headers = _headers(scope)
         declared = b"" if headers is None else headers.get(b"content-length", b"")
         content_type = b"" if headers is None else headers.get(b"content-type", b"")
@@ -101,37 +87,61 @@ class LedgerApp(FastAPI):
             await super().__call__(scope, receive, send)  # the size limit and the rest
             return
         body, messages = await _read_body(receive)
-        response = await _answer(context, scope["path"], headers, body)
-        if response is None:  # not the common case: the full application decides
+        parsed = _parse(scope["path"], headers, body)
+        principal = None if parsed is None else await _writer(context, headers)
+        if parsed is None or principal is None:  # not the common case: the full app decides
             await super().__call__(scope, _replay(messages, receive), send)
             return
-        await response(scope, receive, send)
+        request_id, token = enter_request(headers.get(b"x-request-id"))
+        status = 500
+        try:
+            response = await _answer(context, parsed, principal)
+            status = response.status_code
+            # What Response.__call__ and the middleware would send, without their wrappers.
+            raw_headers = [*response.raw_headers, (b"x-request-id", request_id.encode())]
+            await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+            await send({"type": "http.response.body", "body": response.body})
+        finally:
+            self._observe(scope, status, started)
+            leave_request(token)
+
+    def _observe(self, scope: Scope, status: int, started: float) -> None:
+        latency: LatencyHistogram | None = getattr(self.state, "latency", None)
+        if latency is not None:
+            latency.observe_request("POST", scope["path"], status, time.perf_counter() - started)
+        if self.state.api.config.access_log:
+            log_access(scope, status, started)
 
 
-async def _answer(
-    context: ApiContext, path: str, headers: dict[bytes, bytes], body: bytes
-) -> Response | None:
-    """The response of the direct path, or None when the full application must answer."""
+class _Single(NamedTuple):
+    request: NewEntry
+    key: str
+
+
+def _parse(path: str, headers: dict[bytes, bytes], body: bytes) -> _Single | BatchCreate | None:
+    """The request of the direct path, or None when the full application must answer."""
     try:
         if path == SINGLE_PATH:
             key = headers.get(b"idempotency-key", b"").decode("latin-1")
             if not key or not IDEMPOTENCY_KEY_RE.fullmatch(key):
                 return None
-            request = EntryCreate.model_validate_json(body).to_ledger()
-        else:
-            batch = BatchCreate.model_validate_json(body)
+            return _Single(EntryCreate.model_validate_json(body).to_ledger(), key)
+        return BatchCreate.model_validate_json(body)
     except (ValidationError, LedgerError, ValueError):
         return None
-    principal = await _writer(context, headers.get(b"authorization", b""))
-    if principal is None:
-        return None
+
+
+async def _answer(
+    context: ApiContext, parsed: _Single | BatchCreate, principal: Principal
+) -> Response:
+    """The direct path's response to a parsed request of an authorized writer."""
     try:
         refusal = await rate_limited(context, principal)
         if refusal is not None:
             return problem_response(refusal.code, refusal.detail, headers=refusal.headers)
-        if path == SINGLE_PATH:
-            return await record_entry(context.ledger, request, principal.name, key)
-        return await record_batch(context.ledger, batch, principal.name)
+        if isinstance(parsed, _Single):
+            return await record_entry(context.ledger, parsed.request, principal.name, parsed.key)
+        return await record_batch(context.ledger, parsed, principal.name)
     except LedgerError as error:  # as the routes' exception handler answers it
         code = ledger_code(error)
         if STATUS_BY_CODE[code] >= 500:
@@ -144,8 +154,9 @@ async def _answer(
         return problem_response("internal-error", "an unexpected error occurred")
 
 
-async def _writer(context: ApiContext, authorization: bytes) -> Principal | None:
+async def _writer(context: ApiContext, headers: dict[bytes, bytes]) -> Principal | None:
     """The caller, if its bearer credentials are valid and hold ``entries:write``."""
+    authorization = headers.get(b"authorization", b"")
     scheme, _, credentials = authorization.decode("latin-1").partition(" ")
     if scheme.lower() != "bearer" or not credentials:
         return None

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -92,7 +92,23 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             if self.log_access:
-                elapsed_ms = (time.perf_counter() - started) * 1000
-                path = scope["path"].encode("unicode_escape").decode("ascii")  # one line
-                access_log.info("%s %s %d %.1fms", scope["method"], path, status, elapsed_ms)
+                log_access(scope, status, started)
             _current.reset(token)
+
+
+def enter_request(presented: bytes | None) -> tuple[str, Token[str | None]]:
+    """The id of a request whose answer is sent without :class:`RequestIdMiddleware` (the
+    write routes' direct path), set for its context; reset the token when it is answered."""
+    request_id = accepted_request_id(presented)
+    return request_id, _current.set(request_id)
+
+
+def leave_request(token: Token[str | None]) -> None:
+    _current.reset(token)
+
+
+def log_access(scope: Scope, status: int, started: float) -> None:
+    """The access line of a request answered ``status`` (``started``: its perf_counter)."""
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    path = scope["path"].encode("unicode_escape").decode("ascii")  # one line
+    access_log.info("%s %s %d %.1fms", scope["method"], path, status, elapsed_ms)

@@ -124,6 +124,12 @@ _DUMPERS = [
         (TimestamptzArray, TIMESTAMPTZ),
     )
 ]
+_OID_OF: dict[type, int] = {
+    TextArray: TEXT.array_oid,
+    Int8Array: INT8.array_oid,
+    ByteaArray: BYTEA.array_oid,
+    TimestamptzArray: TIMESTAMPTZ.array_oid,
+}
 _taught: weakref.WeakSet[psycopg.Connection[Any]] = weakref.WeakSet()
 
 
@@ -134,3 +140,8 @@ def teach(raw: psycopg.Connection[Any]) -> None:
         for array_type, dumper in _DUMPERS:
             raw.adapters.register_dumper(array_type, dumper)
         _taught.add(raw)
+
+
+def array_oid(encoded: bytes) -> int:
+    """The array type OID of an array made here."""
+    return _OID_OF[type(encoded)]

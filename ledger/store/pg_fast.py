@@ -30,18 +30,23 @@ path, which decides with everything read under the lock.
 
 from __future__ import annotations
 
+import itertools
+import re
+import struct
+import weakref
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 import psycopg
+from psycopg import errors, generators, pq
 
 from ledger.commands import Command, Outcome, PostEntry
 from ledger.deciding import decide
 from ledger.errors import LedgerError
 from ledger.money import AZR
 from ledger.snapshot import AccountState, Decision, HeadCache, Snapshot
-from ledger.store.pg_arrays import teach
+from ledger.store.pg_arrays import BYTEA, INT8, array_oid
 from ledger.store.pg_sql import (
     INSERT_ENTRIES,
     INSERT_LINES,
@@ -58,6 +63,21 @@ _FAST_WRITE = (
     f"l AS ({INSERT_LINES} WHERE{_IF_HEAD}), b AS ({UPDATE_BALANCES} AND{_IF_HEAD}) "
     f"UPDATE journal_head SET seq = %s, hash = %s WHERE id = 1 AND{_IF_HEAD}"
 )
+
+_NAME = b"azora_cached_write"
+
+
+def _numbered(sql: str) -> bytes:
+    """``sql`` with its ``%s``/``%b`` placeholders as libpq's ``$1``, ``$2``..."""
+    count = itertools.count(1)
+    return re.sub(r"%[sb]", lambda _match: f"${next(count)}", sql).encode()
+
+
+_SQL = _numbered(_FAST_WRITE)
+_BIGINT = struct.Struct(">q")
+_UNIQUE_VIOLATION = b"23505"
+_NO_SUCH_STATEMENT = b"26000"  # DEALLOCATE ALL ran since (a new writer session)
+_prepared: weakref.WeakSet[psycopg.Connection[Any]] = weakref.WeakSet()
 
 
 def cached_snapshot(cache: HeadCache, commands: Sequence[Command]) -> Snapshot | None:
@@ -99,7 +119,7 @@ def commit_cached(
     """Decide ``commands`` from ``cache``, write them in one statement that commits on its
     own; None when they must take the usual path (nothing was written then).
 
-    Precondition: ``raw`` has no transaction open.
+    Precondition: ``raw`` has no transaction open (the statement runs outside one).
     """
     snapshot = cached_snapshot(cache, commands)
     if snapshot is None:
@@ -107,23 +127,19 @@ def commit_cached(
     decision = decide(snapshot, commands, now, new_id)
     if not decision.entries or not _answerable(commands, decision):
         return None
-    teach(raw)
+    columns = journal_columns(decision)
     params = [
-        snapshot.head_seq,
+        _BIGINT.pack(snapshot.head_seq),
         snapshot.head_hash,
-        *journal_columns(decision),
-        decision.head_seq,
+        *columns,
+        _BIGINT.pack(decision.head_seq),
         decision.head_hash,
     ]
-    raw.autocommit = True  # one statement, its own transaction: committed when it returns
-    try:
-        cursor = raw.execute(_FAST_WRITE, params, prepare=True)
-    except psycopg.errors.IntegrityError:  # a stored idempotency key: nothing was written
+    types = [INT8.oid, BYTEA.oid, *map(array_oid, columns), INT8.oid, BYTEA.oid]
+    written = _execute(raw, params, types)
+    if written is None:  # a stored idempotency key: nothing was written
         return None
-    finally:
-        if not raw.broken:  # a lost connection keeps its error (the writer replaces it)
-            raw.autocommit = False
-    if cursor.rowcount != 1:  # the head moved: nothing was written
+    if written != 1:  # the head moved: nothing was written
         cache.clear()
         return None
     cache.committed((decision.head_seq, decision.head_hash), decision.accounts)
@@ -138,3 +154,37 @@ def _answerable(commands: Sequence[Command], decision: Decision) -> bool:
         isinstance(outcome, LedgerError) and isinstance(c, PostEntry) and c.idempotency_key
         for c, outcome in zip(commands, decision.outcomes, strict=True)
     )
+
+
+def _execute(raw: psycopg.Connection[Any], params: list[bytes], types: list[int]) -> int | None:
+    """Run the cached batch's statement, prepared on ``raw``, with ``params`` in binary: the
+    rows it changed in the head (1 or 0), or None when a unique index refused a row.
+
+    Straight through libpq (psycopg's cursor machinery costs more than a small batch's
+    Python here), outside any transaction: the one statement is its own, committed before
+    the server answers.
+    """
+    for _attempt in range(2):
+        if raw not in _prepared:
+            raw.pgconn.send_prepare(_NAME, _SQL, param_types=types)
+            _check(raw, raw.wait(generators.execute(raw.pgconn)))
+            _prepared.add(raw)
+        raw.pgconn.send_query_prepared(
+            _NAME, params, param_formats=[pq.Format.BINARY] * len(params)
+        )
+        result = raw.wait(generators.execute(raw.pgconn))[-1]
+        state = result.error_field(pq.DiagnosticField.SQLSTATE)
+        if state == _UNIQUE_VIOLATION:
+            return None
+        if state == _NO_SUCH_STATEMENT:
+            _prepared.discard(raw)
+            continue
+        _check(raw, [result])
+        return int(result.command_tuples or 0)
+    raise AssertionError("the cached write statement could not be prepared")
+
+
+def _check(raw: psycopg.Connection[Any], results: list[pq.abc.PGresult]) -> None:
+    for result in results:
+        if result.status == pq.ExecStatus.FATAL_ERROR:
+            raise errors.error_from_result(result, encoding=raw.info.encoding)

@@ -205,3 +205,38 @@ def test_entries_with_limits_take_the_usual_path(pg_url: str, fast_results: list
         assert fast_results == [False, False]
         assert book.balance("b").balance == 41
     engine.dispose()
+
+
+def test_a_statement_dropped_under_the_writer_is_prepared_again(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cached batch's statement is prepared once per connection; when it is gone (a new
+    writer session runs DEALLOCATE ALL on a pooled connection), the next batch prepares it
+    again and still commits in one round trip."""
+    offered: list[tuple[object, bool]] = []
+    real = pg_fast.commit_cached
+
+    def spy(raw: object, *args: object, **kwargs: object) -> object:
+        done = real(raw, *args, **kwargs)  # type: ignore[arg-type]
+        offered.append((raw, done is not None))
+        return done
+
+    monkeypatch.setattr(pg_fast, "commit_cached", spy)
+    engine = make_engine(pg_url)
+    with Ledger(engine) as book:
+        open_accounts(book, "a", "b", world="world")
+        move(book, "world", "a", 100, key="k1")
+        move(book, "world", "b", 1, key="k2")
+        move(book, "a", "b", 30, key="k3")  # the first cached batch: prepares the statement
+        raw, committed = offered[-1]
+        assert committed
+        raw.autocommit = True  # type: ignore[attr-defined]  # the writer is idle: no batch runs
+        raw.execute("DEALLOCATE ALL")  # type: ignore[attr-defined]
+        raw.autocommit = False  # type: ignore[attr-defined]
+        fourth = move(book, "a", "b", 5, key="k4")
+        assert offered[-1] == (raw, True)
+        assert fourth.entry.seq == 4
+        assert book.balance("a").balance == 65 and book.balance("b").balance == 36
+    seqs, _ = _seqs_and_balance_lines(pg_url)
+    assert seqs == [1, 2, 3, 4]
+    engine.dispose()
