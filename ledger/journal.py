@@ -86,6 +86,7 @@ def commit_batch(
     top_up: Callable[[], Sequence[Command]] | None = None,
     locked: Callable[[], None] | None = None,
     cache: HeadCache | None = None,
+    try_cached: bool = True,
 ) -> list[Outcome]:
     """:func:`apply_batch` in a write transaction of its own on ``conn``, committed.
 
@@ -97,14 +98,22 @@ def commit_batch(
     outcomes cover both. On PostgreSQL the batch takes two round trips
     (:mod:`ledger.store.pg_batch`): its reads with the head lock, its writes with the
     commit; one when ``cache`` (what this connection's writer committed last, kept by the
-    caller) covers the batch (:mod:`ledger.store.pg_fast`). Precondition: ``conn`` has no
-    transaction open.
+    caller) covers the batch (:mod:`ledger.store.pg_fast`), unless ``try_cached`` is false
+    (the batch was just tried that way). Precondition: ``conn`` has no transaction open.
     """
     if conn.dialect.name == "postgresql":
         from ledger.store import pg_batch  # the driver's own API: only on PostgreSQL
 
         return pg_batch.commit_batch(
-            conn, commands, now, hooks, new_id=new_id, top_up=top_up, locked=locked, cache=cache
+            conn,
+            commands,
+            now,
+            hooks,
+            new_id=new_id,
+            top_up=top_up,
+            locked=locked,
+            cache=cache,
+            try_cached=try_cached,
         )
     # SQLite: BEGIN IMMEDIATE is the head lock.
     with conn.execution_options(**WRITE_TXN).begin():

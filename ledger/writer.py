@@ -21,7 +21,7 @@ for the next one. Alone, the lock is free and nothing waits.
 
 The group-commit writer keeps one database connection of its own (no pool checkout and
 liveness ping per batch) and, on PostgreSQL, plans each statement for its parameters (see
-:func:`writer_session`).
+:func:`ledger.writer_session.writer_session`).
 """
 
 from __future__ import annotations
@@ -35,25 +35,25 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from datetime import datetime
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-import psycopg
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError, StatementError
 
 from ledger.commands import Command, Outcome
 from ledger.errors import Unavailable, Unstorable
 from ledger.journal import BatchHook, commit_batch
 from ledger.metrics import NO_METRICS, WriterMetrics, WriterRecorder
-from ledger.snapshot import HeadCache
-from ledger.store.engine import WRITE_TXN
+from ledger.writer_session import WriterSession
+
+if TYPE_CHECKING:
+    from ledger.flights import Flights
 
 log = logging.getLogger(__name__)
 
 MAX_BATCH_COMMANDS = 1000
 MAX_WRITER_THREADS = 8
 MAX_ATTEMPTS = 5
-NEVER_AUTO_PREPARE = 2**62  # psycopg's prepare_threshold: None would refuse prepare=True
 RETRY_BASE_S = 0.01
 SUBMIT_TIMEOUT_S = 60.0
 UNAVAILABLE_DETAIL = "the database is unavailable; nothing was written, retry later"
@@ -160,60 +160,6 @@ def run_transaction(
     return apply_isolating(run, commands)
 
 
-def writer_session(conn: Connection) -> Connection:
-    """Prepare a connection that the group-commit writer keeps for its transactions.
-
-    On PostgreSQL, only the write statements are prepared (they ask for it), and they keep a
-    generic plan: they write whatever arrays they are given, and planning their five
-    data-modifying parts cost about 0.45 ms per batch, the better part of a small batch's
-    time in the server. Every other statement of this connection (the reads under the head
-    lock, the hooks') is never prepared, so PostgreSQL plans it for its actual parameters
-    each time: a generic plan of the ``column = ANY($1)`` probes is costed on the tables as
-    they were, and a journal that started empty kept a sequential scan of ``entries`` per
-    batch for as long as the connection lived (measured: 280 ms per batch at 40k entries,
-    instead of < 1 ms).
-    """
-    conn.execution_options(**WRITE_TXN)
-    if conn.dialect.name == "postgresql":
-        raw = conn.connection.driver_connection
-        assert isinstance(raw, psycopg.Connection)
-        raw.prepare_threshold = NEVER_AUTO_PREPARE  # only statements asked to are prepared
-        conn.exec_driver_sql("DEALLOCATE ALL")  # what the pool's users had prepared (psycopg
-        conn.exec_driver_sql("SET plan_cache_mode = auto")  # forgets them too)
-        conn.commit()
-    return conn
-
-
-class _Session:
-    """The writer thread's own connection, opened on first use and after a failure."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self._conn: Connection | None = None
-        self.cache = HeadCache()  # what this connection committed last (ledger.store.pg_fast)
-
-    def get(self) -> Connection:
-        if self._conn is None:
-            conn = self._engine.connect()
-            try:
-                self._conn = writer_session(conn)
-            except BaseException:
-                conn.close()
-                raise
-        return self._conn
-
-    def discard(self) -> None:
-        """Close the connection for good: it may be broken, and it carries session settings."""
-        conn, self._conn = self._conn, None
-        self.cache.clear()
-        if conn is not None:
-            try:
-                conn.invalidate()
-                conn.close()
-            except Exception:  # closing a dead connection may fail too
-                log.debug("discarding the writer connection failed", exc_info=True)
-
-
 class DirectWriter:
     """One transaction per call, in the caller's thread."""
 
@@ -289,6 +235,17 @@ def _commands_of(batch: Sequence[_Request]) -> list[Command]:
     return [c for request in batch for c in request.commands]
 
 
+def _per_request(batch: Sequence[_Request], outcomes: Sequence[Outcome]) -> list[Result]:
+    """A batch's outcomes, cut into each request's own."""
+    results: list[Result] = []
+    start = 0
+    for request in batch:
+        end = start + len(request.commands)
+        results.append(list(outcomes[start:end]))
+        start = end
+    return results
+
+
 def default_writer_threads(engine: Engine) -> int:
     """Two on PostgreSQL (one batch's reads wait at the head lock while the other commits),
     one on SQLite (its write lock is the file's: a second writer would only wait)."""
@@ -324,12 +281,13 @@ class GroupCommitWriter:
         self._max_batch = max_batch
         self._record = WriterRecorder(metrics)
         self._top_up = threads == 1
+        self._flights = self._flight_deck(engine) if threads == 1 and not hooks else None
         self._queue: queue.SimpleQueue[_Request | object] = queue.SimpleQueue()  # put() in C
         self._closed = False
         self._threads = [
             threading.Thread(
                 target=self._run,
-                args=(_Session(engine),),
+                args=(WriterSession(engine),),
                 name=f"azora-ledger-writer-{n}",
                 daemon=True,
             )
@@ -337,6 +295,22 @@ class GroupCommitWriter:
         ]
         for thread in self._threads:
             thread.start()
+
+    def _flight_deck(self, engine: Engine) -> Flights[_Request] | None:
+        """On PostgreSQL, cached batches back to back (:mod:`ledger.flights`)."""
+        if engine.dialect.name != "postgresql":
+            return None
+        from ledger.flights import Flights  # the driver's own API: only on PostgreSQL
+
+        return Flights(
+            gather=self._gather,
+            usual=lambda batch, stop, session: self._commit_gathered(
+                batch, stop, session, flown=True
+            ),
+            settle=self._settle_outcomes,
+            clock=self._clock,
+            record=self._record,
+        )
 
     def submit(self, commands: Sequence[Command]) -> list[Outcome]:
         """Hand ``commands`` to the writer and block until their batch is committed."""
@@ -377,7 +351,7 @@ class GroupCommitWriter:
             for thread in self._threads:
                 thread.join(timeout=SUBMIT_TIMEOUT_S)
 
-    def _run(self, session: _Session) -> None:
+    def _run(self, session: WriterSession) -> None:
         try:
             while True:
                 first = self._queue.get()
@@ -389,10 +363,23 @@ class GroupCommitWriter:
         finally:
             session.discard()
 
-    def _commit_round(self, first: _Request, session: _Session) -> bool:
+    def _commit_round(self, first: _Request, session: WriterSession) -> bool:
         """Gather a batch behind ``first``, apply it, tell its callers; True on stop."""
         batch = [first]
-        state = {"topped": not self._top_up, "stop": self._gather(batch)}
+        stop = self._gather(batch)
+        if self._flights is not None and session.cache.head is not None:
+            return self._flights.run(batch, stop, session)
+        return self._commit_gathered(batch, stop, session)
+
+    def _commit_gathered(
+        self, batch: list[_Request], stop: bool, session: WriterSession, *, flown: bool = False
+    ) -> bool:
+        """Apply a gathered batch (the usual round), tell its callers; True on stop.
+
+        ``flown``: the batch came back from :mod:`ledger.flights` (it was tried as a cached
+        batch, or could not be): no top-up, no cached attempt, straight to the usual path.
+        """
+        state = {"topped": flown or not self._top_up, "stop": stop}
 
         def top_up() -> list[Command]:
             """Once the head lock is held: what queued meanwhile joins this batch (with one
@@ -416,6 +403,7 @@ class GroupCommitWriter:
                     top_up=top_up if subset is None else None,
                     locked=self._record.lock_timer(),
                     cache=session.cache,
+                    try_cached=not flown,
                 )
                 return self._record.written(done)
             except BaseException:
@@ -437,13 +425,12 @@ class GroupCommitWriter:
             self._record.decided([error] * len(_commands_of(batch)))
         else:
             self._record.decided(outcomes)
-            results, start = [], 0
-            for request in batch:
-                end = start + len(request.commands)
-                results.append(outcomes[start:end])
-                start = end
+            results = _per_request(batch, outcomes)
         self._settle(batch, results)
         return state["stop"]
+
+    def _settle_outcomes(self, batch: list[_Request], outcomes: list[Outcome]) -> None:
+        self._settle(batch, _per_request(batch, outcomes))
 
     def _gather(self, batch: list[_Request]) -> bool:
         """Add queued requests to ``batch`` up to ``max_batch`` commands; True on stop."""

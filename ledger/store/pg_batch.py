@@ -97,12 +97,13 @@ def commit_batch(
     top_up: Callable[[], Sequence[Command]] | None = None,
     locked: Callable[[], None] | None = None,
     cache: HeadCache | None = None,
+    try_cached: bool = True,
 ) -> list[Outcome]:
     """Load, decide, write and commit ``commands`` in a transaction of their own.
 
     ``cache``: what this connection's writer committed last. Without hooks, a batch it
-    covers takes one round trip (:mod:`ledger.store.pg_fast`); any other batch updates it.
-    ``locked`` is called once the head lock is held (in one round trip: once it is back).
+    covers takes one round trip (:mod:`ledger.store.pg_fast`) unless ``try_cached`` is
+    false; any other batch updates it. ``locked`` is called once the head lock is held.
 
     ``top_up`` is called once the head lock is held: the commands it returns (those that
     queued while this writer waited for the lock) join the batch, after ``commands``; the
@@ -116,7 +117,7 @@ def commit_batch(
         cache = None  # hooks run between the writes and the commit: the usual path
     with _translated(conn, raw):
         commands = list(commands)
-        if cache is not None:
+        if cache is not None and try_cached:
             if top_up is not None and cache.last_batch >= GATHER_AFTER:
                 # No lock to wait for: give concurrent callers the time the reads under
                 # the lock would have taken to join this batch (fewer, larger commits).
@@ -140,6 +141,7 @@ def commit_batch(
         decision = decide(snapshot, commands, now, new_id)
         if not decision.entries:
             raw.rollback()  # nothing to keep: release the locks without waiting for a flush
+            pg_fast.forget(raw)
         elif not hooks:
             write(raw, decision, log, commit=True)
         else:
@@ -201,6 +203,7 @@ def _translated(conn: Connection, raw: psycopg.Connection[Any]) -> Iterator[None
     except BaseException as error:
         with suppress(psycopg.Error):  # a broken connection: the writer discards it
             raw.rollback()
+        pg_fast.forget(raw)
         dbapi_error = conn.dialect.loaded_dbapi.Error
         if isinstance(error, dbapi_error):
             raise DBAPIError.instance("", None, error, dbapi_error) from error

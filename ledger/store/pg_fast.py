@@ -8,7 +8,7 @@ writes go in one statement that first locks the head row and checks that it is s
 cached one; every write of the statement is conditional on that check. The statement runs
 on its own (autocommit): PostgreSQL commits it, durably, before it answers, so the batch
 costs one round trip and no ``BEGIN`` or ``COMMIT`` of its own. It is prepared, with a
-generic plan (see :func:`ledger.writer.writer_session`):
+generic plan (see :func:`ledger.writer_session.writer_session`):
 
 - the head matches: nothing was written since this writer's last commit (every entry moves
   the head, and the head's hash commits to the whole journal), so the cached balances are
@@ -34,9 +34,9 @@ import itertools
 import re
 import struct
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import psycopg
 from psycopg import errors, generators, pq
@@ -64,7 +64,7 @@ _FAST_WRITE = (
     f"UPDATE journal_head SET seq = %s, hash = %s WHERE id = 1 AND{_IF_HEAD}"
 )
 
-_NAME = b"azora_cached_write"
+NAME = b"azora_cached_write"
 
 
 def _numbered(sql: str) -> bytes:
@@ -76,13 +76,17 @@ def _numbered(sql: str) -> bytes:
 _SQL = _numbered(_FAST_WRITE)
 _BIGINT = struct.Struct(">q")
 _UNIQUE_VIOLATION = b"23505"
-_NO_SUCH_STATEMENT = b"26000"  # DEALLOCATE ALL ran since (a new writer session)
+_NO_SUCH_STATEMENT = b"26000"  # deallocated since it was prepared
+_ALREADY_PREPARED = b"42P05"
 _prepared: weakref.WeakSet[psycopg.Connection[Any]] = weakref.WeakSet()
 
 
-def cached_snapshot(cache: HeadCache, commands: Sequence[Command]) -> Snapshot | None:
-    """The snapshot the cache gives ``commands``, or None when they are not eligible."""
-    if cache.head is None:
+def cached_snapshot(
+    head: tuple[int, bytes] | None, known: Mapping[str, AccountState], commands: Sequence[Command]
+) -> Snapshot | None:
+    """The snapshot that ``head`` and the balance rows ``known`` at it give ``commands``, or
+    None when they are not eligible."""
+    if head is None:
         return None
     accounts: dict[str, AccountState] = {}
     for c in commands:
@@ -92,11 +96,11 @@ def cached_snapshot(cache: HeadCache, commands: Sequence[Command]) -> Snapshot |
             if p.asset == AZR.code:
                 return None
             for account_id in (p.source, p.destination):
-                found = cache.accounts.get(account_id)
+                found = known.get(account_id)
                 if found is None:
                     return None
                 accounts[account_id] = found
-    head_seq, head_hash = cache.head
+    head_seq, head_hash = head
     return Snapshot(
         head_seq=head_seq,
         head_hash=head_hash,
@@ -109,19 +113,24 @@ def cached_snapshot(cache: HeadCache, commands: Sequence[Command]) -> Snapshot |
     )
 
 
-def commit_cached(
-    raw: psycopg.Connection[Any],
-    cache: HeadCache,
+class Statement(NamedTuple):
+    """A cached batch's decision and the parameters of its one statement."""
+
+    decision: Decision
+    params: list[bytes]
+    types: list[int]
+
+
+def decided(
+    head: tuple[int, bytes] | None,
+    known: Mapping[str, AccountState],
     commands: Sequence[Command],
     now: datetime,
     new_id: Callable[[], str],
-) -> list[Outcome] | None:
-    """Decide ``commands`` from ``cache``, write them in one statement that commits on its
-    own; None when they must take the usual path (nothing was written then).
-
-    Precondition: ``raw`` has no transaction open (the statement runs outside one).
-    """
-    snapshot = cached_snapshot(cache, commands)
+) -> Statement | None:
+    """``commands`` decided from ``head`` and ``known``, with their statement's parameters;
+    None when they must take the usual path."""
+    snapshot = cached_snapshot(head, known, commands)
     if snapshot is None:
         return None
     decision = decide(snapshot, commands, now, new_id)
@@ -136,14 +145,49 @@ def commit_cached(
         decision.head_hash,
     ]
     types = [INT8.oid, BYTEA.oid, *map(array_oid, columns), INT8.oid, BYTEA.oid]
-    written = _execute(raw, params, types)
+    return Statement(decision, params, types)
+
+
+def commit_cached(
+    raw: psycopg.Connection[Any],
+    cache: HeadCache,
+    commands: Sequence[Command],
+    now: datetime,
+    new_id: Callable[[], str],
+) -> list[Outcome] | None:
+    """Decide ``commands`` from ``cache``, write them in one statement that commits on its
+    own; None when they must take the usual path (nothing was written then).
+
+    Precondition: ``raw`` has no transaction open (the statement runs outside one).
+    """
+    statement = decided(cache.head, cache.accounts, commands, now, new_id)
+    if statement is None:
+        return None
+    for attempt in range(2):
+        prepare(raw, statement.types)
+        send(raw, statement.params)
+        try:
+            written = rows_written(raw, raw.wait(generators.execute(raw.pgconn))[-1])
+            break
+        except StatementGone:  # prepared again on the second attempt
+            if attempt:
+                raise
+    return landed(cache, len(commands), statement.decision, written)
+
+
+def landed(
+    cache: HeadCache, commands: int, decision: Decision, written: int | None
+) -> list[Outcome] | None:
+    """The outcomes of a cached batch whose statement changed ``written`` head rows (None: a
+    unique index refused a row), with ``cache`` brought up to date; None when nothing was
+    written."""
     if written is None:  # a stored idempotency key: nothing was written
         return None
     if written != 1:  # the head moved: nothing was written
         cache.clear()
         return None
     cache.committed((decision.head_seq, decision.head_hash), decision.accounts)
-    cache.last_batch = len(commands)
+    cache.last_batch = commands
     return list(decision.outcomes)
 
 
@@ -156,35 +200,52 @@ def _answerable(commands: Sequence[Command], decision: Decision) -> bool:
     )
 
 
-def _execute(raw: psycopg.Connection[Any], params: list[bytes], types: list[int]) -> int | None:
-    """Run the cached batch's statement, prepared on ``raw``, with ``params`` in binary: the
-    rows it changed in the head (1 or 0), or None when a unique index refused a row.
+# The statement goes straight through libpq (psycopg's cursor machinery costs more than a
+# small batch's Python here), outside any transaction: it is its own, committed before the
+# server answers.
 
-    Straight through libpq (psycopg's cursor machinery costs more than a small batch's
-    Python here), outside any transaction: the one statement is its own, committed before
-    the server answers.
-    """
-    for _attempt in range(2):
-        if raw not in _prepared:
-            raw.pgconn.send_prepare(_NAME, _SQL, param_types=types)
-            _check(raw, raw.wait(generators.execute(raw.pgconn)))
-            _prepared.add(raw)
-        raw.pgconn.send_query_prepared(
-            _NAME, params, param_formats=[pq.Format.BINARY] * len(params)
-        )
+
+def prepare(raw: psycopg.Connection[Any], types: list[int]) -> None:
+    """Prepare the cached batch's statement on ``raw`` unless it is (no pipeline open)."""
+    if raw not in _prepared:
+        raw.pgconn.send_prepare(NAME, _SQL, param_types=types)
         result = raw.wait(generators.execute(raw.pgconn))[-1]
-        state = result.error_field(pq.DiagnosticField.SQLSTATE)
-        if state == _UNIQUE_VIOLATION:
-            return None
-        if state == _NO_SUCH_STATEMENT:
-            _prepared.discard(raw)
-            continue
-        _check(raw, [result])
-        return int(result.command_tuples or 0)
-    raise AssertionError("the cached write statement could not be prepared")
+        if result.error_field(pq.DiagnosticField.SQLSTATE) != _ALREADY_PREPARED:
+            _check(raw, result)  # (a rollback that deallocated nothing leaves it prepared)
+        _prepared.add(raw)
 
 
-def _check(raw: psycopg.Connection[Any], results: list[pq.abc.PGresult]) -> None:
-    for result in results:
-        if result.status == pq.ExecStatus.FATAL_ERROR:
-            raise errors.error_from_result(result, encoding=raw.info.encoding)
+def forget(raw: psycopg.Connection[Any]) -> None:
+    """``raw`` rolled back: psycopg then deallocates every prepared statement of the session
+    when it had prepared some (its own and this one), so the next batch prepares this one
+    again."""
+    _prepared.discard(raw)
+
+
+def send(raw: psycopg.Connection[Any], params: list[bytes]) -> None:
+    """Queue the prepared statement with ``params`` in binary (the caller flushes or waits)."""
+    raw.pgconn.send_query_prepared(NAME, params, param_formats=[pq.Format.BINARY] * len(params))
+
+
+class StatementGone(Exception):
+    """The cached batch's statement is no longer prepared on the connection (deallocated
+    behind this module's back): nothing was written; the next :func:`prepare` prepares it."""
+
+
+def rows_written(raw: psycopg.Connection[Any], result: pq.abc.PGresult) -> int | None:
+    """What the statement's ``result`` says: the head rows it changed (1 or 0), or None when
+    a unique index refused a row (a stored idempotency key); raises :class:`StatementGone`
+    or, for any other error, the driver's."""
+    state = result.error_field(pq.DiagnosticField.SQLSTATE)
+    if state == _UNIQUE_VIOLATION:
+        return None
+    if state == _NO_SUCH_STATEMENT:
+        _prepared.discard(raw)
+        raise StatementGone
+    _check(raw, result)
+    return int(result.command_tuples or 0)
+
+
+def _check(raw: psycopg.Connection[Any], result: pq.abc.PGresult) -> None:
+    if result.status == pq.ExecStatus.FATAL_ERROR:
+        raise errors.error_from_result(result, encoding=raw.info.encoding)

@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select, text
@@ -26,7 +27,7 @@ from ledger import (
 from ledger.commands import PostEntry
 from ledger.journal import apply_batch
 from ledger.model import Limit
-from ledger.store import pg_fast
+from ledger.store import pg_fast, pg_flight
 from ledger.store.engine import make_engine
 from ledger.store.tables import entries
 from ledger.verify import verify
@@ -37,16 +38,22 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def fast_results(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bool]]:
-    """Per batch the writer offered to the cached path: whether it committed there."""
+    """Per batch the writer offered to a cached path (committed and waited for, or
+    launched and landed): whether it committed there."""
     seen: list[bool] = []
-    real = pg_fast.commit_cached
 
-    def spy(*args: object, **kwargs: object) -> object:
-        done = real(*args, **kwargs)  # type: ignore[arg-type]
-        seen.append(done is not None)
-        return done
+    def spying(module: object, name: str) -> None:
+        real = getattr(module, name)
 
-    monkeypatch.setattr(pg_fast, "commit_cached", spy)
+        def spy(*args: object, **kwargs: object) -> object:
+            done = real(*args, **kwargs)
+            seen.append(done is not None)
+            return done
+
+        monkeypatch.setattr(module, name, spy)
+
+    spying(pg_fast, "commit_cached")
+    spying(pg_flight, "land")
     yield seen
 
 
@@ -93,7 +100,7 @@ def test_a_covered_batch_commits_in_one_round_trip(pg_url: str, fast_results: li
         move(book, "world", "a", 100, key="k1")  # reads "world" and "a" under the lock
         move(book, "world", "b", 1, key="k2")  # "b" is not cached yet: read under the lock
         third = move(book, "a", "b", 30, key="k3")  # decided from what the others committed
-        assert fast_results == [False, False, True]
+        assert fast_results.count(True) == 1 and fast_results[-1] is True  # the third only
         assert third.entry.seq == 3 and not third.replayed
         assert book.balance("a").balance == 70 and book.balance("b").balance == 31
     seqs, lines = _seqs_and_balance_lines(pg_url)
@@ -116,9 +123,9 @@ def test_another_process_between_two_batches_makes_the_cache_stale(
         fast_results.clear()
         with pytest.raises(InsufficientFunds):
             move(book, "a", "b", 20, key="second")
-        assert fast_results == [False]  # the cached attempt found the head moved
+        assert True not in fast_results  # the cached attempt found the head moved
         later = move(book, "a", "b", 10, key="third")  # the cache is current again
-        assert fast_results == [False, True]
+        assert fast_results[-1] is True
         assert later.entry.seq == 4
         assert [book.balance(x).balance for x in ("a", "b", "c")] == [0, 50, 50]
     seqs, lines = _seqs_and_balance_lines(pg_url)
@@ -202,41 +209,75 @@ def test_entries_with_limits_take_the_usual_path(pg_url: str, fast_results: list
                 NewEntry("gift", (Posting("a", "b", "USD", 20),), limits=(day,)),
                 idempotency_key="g2",
             )
-        assert fast_results == [False, False]
+        assert True not in fast_results
         assert book.balance("b").balance == 41
     engine.dispose()
 
 
 def test_a_statement_dropped_under_the_writer_is_prepared_again(
-    pg_url: str, monkeypatch: pytest.MonkeyPatch
+    pg_url: str, fast_results: list[bool], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The cached batch's statement is prepared once per connection; when it is gone (a new
-    writer session runs DEALLOCATE ALL on a pooled connection), the next batch prepares it
-    again and still commits in one round trip."""
-    offered: list[tuple[object, bool]] = []
-    real = pg_fast.commit_cached
+    """The cached batch's statement is prepared once per connection; when it is gone
+    (deallocated behind the writer's back), the batch that finds it gone takes the usual
+    path, the statement is prepared again, and batches after it commit in one round trip."""
+    connections: list[Any] = []
+    real = pg_fast.prepare
 
-    def spy(raw: object, *args: object, **kwargs: object) -> object:
-        done = real(raw, *args, **kwargs)  # type: ignore[arg-type]
-        offered.append((raw, done is not None))
-        return done
+    def spy(raw: Any, types: list[int]) -> None:
+        connections.append(raw)
+        real(raw, types)
 
-    monkeypatch.setattr(pg_fast, "commit_cached", spy)
+    monkeypatch.setattr(pg_fast, "prepare", spy)
     engine = make_engine(pg_url)
     with Ledger(engine) as book:
         open_accounts(book, "a", "b", world="world")
         move(book, "world", "a", 100, key="k1")
         move(book, "world", "b", 1, key="k2")
         move(book, "a", "b", 30, key="k3")  # the first cached batch: prepares the statement
-        raw, committed = offered[-1]
-        assert committed
-        raw.autocommit = True  # type: ignore[attr-defined]  # the writer is idle: no batch runs
-        raw.execute("DEALLOCATE ALL")  # type: ignore[attr-defined]
-        raw.autocommit = False  # type: ignore[attr-defined]
-        fourth = move(book, "a", "b", 5, key="k4")
-        assert offered[-1] == (raw, True)
-        assert fourth.entry.seq == 4
-        assert book.balance("a").balance == 65 and book.balance("b").balance == 36
+        assert fast_results[-1] is True
+        raw = connections[-1]
+        raw.autocommit = True  # the writer is idle between batches: its connection is free
+        raw.execute(f"DEALLOCATE {pg_fast.NAME.decode()}")
+        assert _prepared_here(raw) == 0
+        fourth = move(book, "a", "b", 5, key="k4")  # finds it gone: the usual path
+        assert fast_results[-1] is False
+        fifth = move(book, "a", "b", 5, key="k5")
+        assert _prepared_here(raw) == 1
+        raw.autocommit = False
+        assert fast_results[-1] is True and connections[-1] is raw
+        assert (fourth.entry.seq, fifth.entry.seq) == (4, 5)
+        assert book.balance("a").balance == 60 and book.balance("b").balance == 41
     seqs, _ = _seqs_and_balance_lines(pg_url)
-    assert seqs == [1, 2, 3, 4]
+    assert seqs == [1, 2, 3, 4, 5]
+    engine.dispose()
+
+
+def _prepared_here(raw: Any) -> int:
+    found = raw.execute(
+        "SELECT count(*) FROM pg_prepared_statements WHERE name = %s",
+        (pg_fast.NAME.decode(),),
+    ).fetchone()
+    return int(found[0])
+
+
+def test_a_refused_batch_rolling_back_keeps_the_next_ones_in_one_round_trip(
+    pg_url: str, fast_results: list[bool]
+) -> None:
+    """A batch the usual path refuses entirely rolls back, and psycopg then deallocates the
+    session's prepared statements (the cached batch's too): the next batch prepares it
+    again and still commits in one round trip."""
+    engine = make_engine(pg_url)
+    with Ledger(engine) as book:
+        open_accounts(book, "a", "b", "c", world="world")
+        move(book, "world", "a", 100, key="fund")
+        move(book, "world", "b", 1, key="warm")
+        move(book, "a", "b", 10, key="cached")  # flies: the statement is prepared
+        with pytest.raises(InsufficientFunds):
+            move(book, "c", "a", 10, key="refused")  # "c" is not cached: usual path, rollback
+        fast_results.clear()
+        for n in range(3):
+            move(book, "a", "b", 1, key=f"after-{n}")
+        assert fast_results == [True, True, True]
+    seqs, _ = _seqs_and_balance_lines(pg_url)
+    assert seqs == [1, 2, 3, 4, 5, 6]
     engine.dispose()
