@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
+from functools import cached_property
 from typing import NamedTuple
 
 from fastapi import FastAPI
@@ -72,7 +73,7 @@ class LedgerApp(FastAPI):
         application's middleware would give it; hand anything else to the full application
         (its middleware then does both)."""
         started = time.perf_counter()
-        context: ApiContext = self.state.api
+        context: ApiContext = self.state.api  # (State's __getattr__: once per request)
         headers = _headers(scope)
         declared = b"" if headers is None else headers.get(b"content-length", b"")
         content_type = b"" if headers is None else headers.get(b"content-type", b"")
@@ -102,14 +103,19 @@ class LedgerApp(FastAPI):
             await send({"type": "http.response.start", "status": status, "headers": raw_headers})
             await send({"type": "http.response.body", "body": response.body})
         finally:
-            self._observe(scope, status, started)
+            self._observe(context, scope, status, started)
             leave_request(token)
 
-    def _observe(self, scope: Scope, status: int, started: float) -> None:
-        latency: LatencyHistogram | None = getattr(self.state, "latency", None)
+    @cached_property
+    def _latency(self) -> LatencyHistogram | None:
+        """The latency histogram (set when the application is built, before it serves)."""
+        return getattr(self.state, "latency", None)
+
+    def _observe(self, context: ApiContext, scope: Scope, status: int, started: float) -> None:
+        latency = self._latency
         if latency is not None:
             latency.observe_request("POST", scope["path"], status, time.perf_counter() - started)
-        if self.state.api.config.access_log:
+        if context.config.access_log:
             log_access(scope, status, started)
 
 

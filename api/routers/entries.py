@@ -7,6 +7,7 @@ request waiting for its commit holds no threadpool thread. The reads stay sync (
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
@@ -44,10 +45,27 @@ router = APIRouter(prefix="/v1/entries", tags=["entries"], responses=PROTECTED)
 
 class FastJSONResponse(JSONResponse):
     """``JSONResponse`` rendered by pydantic-core: the same bytes for the plain JSON data the
-    write routes answer with (compact, UTF-8, no floats), in a third of the time."""
+    write routes answer with (compact, UTF-8, no floats), in a third of the time; and the
+    same headers as ``init_headers`` makes (the given ones, then length and type), built
+    without its general case (a write route answers thousands of times a second)."""
 
-    def render(self, content: Any) -> bytes:
-        return to_json(content)
+    def __init__(
+        self,
+        content: Any,
+        status_code: int = status.HTTP_200_OK,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.status_code = status_code
+        self.background = None
+        self.body = to_json(content)
+        raw = [
+            (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()
+        ]
+        raw += [(b"content-length", str(len(self.body)).encode()), _JSON_TYPE]
+        self.raw_headers = raw
+
+
+_JSON_TYPE = (b"content-type", b"application/json")
 
 
 @router.post(
