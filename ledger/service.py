@@ -52,7 +52,7 @@ class Ledger(JournalReads):
     """Accounts, entries, holds and balances over one database.
 
     ``group_commit=True`` (the default) sends writes through writer threads that commit
-    concurrent requests together (``writer_threads``: two on PostgreSQL, one on SQLite, see
+    concurrent requests together (``writer_threads``: one by default, see
     :class:`~ledger.writer.GroupCommitWriter`); ``False`` gives each call its own
     transaction.
     Call :meth:`close` when done.

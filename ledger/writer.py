@@ -247,8 +247,9 @@ def _per_request(batch: Sequence[_Request], outcomes: Sequence[Outcome]) -> list
 
 
 def default_writer_threads(engine: Engine) -> int:
-    """Two on PostgreSQL (one batch's reads wait at the head lock while the other commits),
-    one on SQLite (its write lock is the file's: a second writer would only wait)."""
+    """One, on every database: on PostgreSQL one thread keeps its cache current and flies
+    its batches back to back (:mod:`ledger.flights`), which a second thread would give up;
+    on SQLite the write lock is the file's, so a second writer would only wait."""
     return 1
 
 
