@@ -33,7 +33,6 @@ from api.deps import authenticate, rate_limited
 from api.errors import (
     PROBLEM_MEDIA_TYPE,
     STATUS_BY_CODE,
-    ApiProblem,
     ledger_code,
     ledger_problem,
     problem_response,
@@ -161,14 +160,16 @@ async def _answer(
 
 
 async def _writer(context: ApiContext, headers: dict[bytes, bytes]) -> Principal | None:
-    """The caller, if its bearer credentials are valid and hold ``entries:write``."""
+    """The caller, if its bearer credentials are valid and hold ``entries:write``; None
+    also when checking them failed (a database error): the full application answers that
+    the way it answers it everywhere."""
     authorization = headers.get(b"authorization", b"")
     scheme, _, credentials = authorization.decode("latin-1").partition(" ")
     if scheme.lower() != "bearer" or not credentials:
         return None
     try:
         principal = await authenticate(context, credentials)
-    except ApiProblem:
+    except Exception:  # ApiProblem, or the key store unavailable: nothing happened yet
         return None
     if principal.is_user or not principal.has(ApiScope.ENTRIES_WRITE):
         return None

@@ -8,7 +8,11 @@ answer and tells its callers. So the server has the next batch the moment it has
 one, and the writer's Python runs while the server works instead of after it.
 
 Every batch that does not fly (not covered by the cache, refused by a value, or behind one
-that wrote nothing) takes the writer's usual round, in the order the batches came.
+that wrote nothing) takes the writer's usual round, in the order the batches came. When the
+connection is lost with batches in the air, their answers are unknown (the first may have
+committed): they take the usual round too, on a new connection, which replays by its
+idempotency key whatever had committed, as for any answer lost with a connection; a
+command without a key may then be written twice, as it may on any path.
 """
 
 from __future__ import annotations
@@ -88,7 +92,8 @@ class Flights(Generic[R]):
             flying = sent
             if stop:
                 break
-            time.sleep(GATHER_S)  # callers queue while the batch is in the air
+            if len(sent.flight.commands) >= GATHER_AFTER:  # concurrent callers, as above
+                time.sleep(GATHER_S)  # let them queue while the batch is in the air
             batch = []
             stop = self.gather(batch)
             if not batch:
@@ -129,7 +134,7 @@ class Flights(Generic[R]):
         if not self._broken:
             try:
                 outcomes = pg_flight.land(_driver(session.get()), session.cache, flying.flight)
-            except Exception as error:  # lost connection, a refused value: the usual path
+            except Exception as error:  # the connection was lost: the usual path, afresh
                 log.debug("a launched batch failed: %s", error)
                 self._broken = True
         if outcomes is None:

@@ -17,10 +17,12 @@ queued with it, and sends their reads behind the journal head lock; once it hold
 it takes the rest of the queue too (``top_up`` of :func:`ledger.journal.commit_batch`).
 With several processes, each with its own writer, the head lock is where they queue for one
 another; whatever arrives while this writer waits there joins this batch instead of waiting
-for the next one. Alone, the lock is free and nothing waits.
+for the next one. Alone, the lock is free and nothing waits. On PostgreSQL, with one writer
+thread, a batch the writer's cache covers skips all that: it is sent without waiting, and
+the next one is decided while it is in the air (:mod:`ledger.flights`).
 
 The group-commit writer keeps one database connection of its own (no pool checkout and
-liveness ping per batch) and, on PostgreSQL, plans each statement for its parameters (see
+liveness ping per batch); on PostgreSQL only its write statements are prepared (see
 :func:`ledger.writer_session.writer_session`).
 """
 
@@ -256,7 +258,8 @@ def default_writer_threads(engine: Engine) -> int:
 class GroupCommitWriter:
     """Writer threads of one process; concurrent callers share their transactions.
 
-    With one thread, each round takes the head lock and then whatever queued meanwhile.
+    With one thread, each round takes the head lock and then whatever queued meanwhile (or,
+    for batches the cache covers on PostgreSQL, flies them back to back: ledger.flights).
     With ``threads`` > 1 the rounds overlap: while one batch commits (and waits for the
     disk), the next batch's reads already wait behind it at the head lock, so the server
     grants them the moment the first commits instead of a round trip later. Batches still

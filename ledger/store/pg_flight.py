@@ -11,9 +11,10 @@ callers. At most two batches are in the air.
 
 Nothing here weakens a guarantee: each statement checks, under the head lock, that the head
 is the one its batch was decided on, and writes nothing otherwise. When a batch writes
-nothing (the head moved, a stored idempotency key) or fails, the batch launched behind it
-finds the head is not the one it expects and writes nothing either; the writer then runs
-both the usual way (:mod:`ledger.store.pg_batch`), in order.
+nothing (the head moved, a stored idempotency key, a value the server refused), the batch
+launched behind it finds the head is not the one it expects and writes nothing either; the
+writer then runs both the usual way (:mod:`ledger.store.pg_batch`), in order. A batch is
+reported committed only once its own Sync has come back after its answer.
 """
 
 from __future__ import annotations
@@ -85,8 +86,11 @@ def land(raw: psycopg.Connection[Any], cache: HeadCache, flight: Flight) -> list
         raise psycopg.OperationalError("the pipeline lost its place: the connection is unusable")
     try:
         written = pg_fast.rows_written(raw, results[-1])
-    except pg_fast.StatementGone:
-        written = None  # nothing was written; the usual path runs the batch
+    except (pg_fast.StatementGone, psycopg.DatabaseError):
+        # The server refused the statement (a value, or it was deallocated): nothing was
+        # written, and the connection is sound (its Sync came back); the usual path runs
+        # the batch and isolates a refused command.
+        written = None
     return pg_fast.landed(cache, len(flight.commands), flight.decision, written)
 
 

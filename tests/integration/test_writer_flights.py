@@ -41,6 +41,10 @@ def launches(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter[str]]:
     yield seen
 
 
+def _gift(user: str) -> NewEntry:
+    return NewEntry("t", (Posting("world", user, "USD", 1),))
+
+
 def _funded(book: Ledger) -> None:
     users = [f"u{i}" for i in range(ACCOUNTS)]
     open_accounts(book, *users, world="world")
@@ -145,3 +149,23 @@ def test_a_connection_lost_with_batches_in_the_air_loses_and_doubles_nothing(
     finally:
         admin.dispose()
         engine.dispose()
+
+
+def test_a_lone_caller_does_not_wait_for_company(
+    pg_url: str, launches: Counter[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Entries posted one after another fly without the gathering pause, which is only for
+    concurrent callers (it would add a millisecond to each lone write)."""
+    pauses: list[float] = []
+    monkeypatch.setattr("ledger.flights.time.sleep", pauses.append)
+    engine = make_engine(pg_url)
+    with Ledger(engine) as book:
+        _funded(book)
+        launches.clear()
+        for n in range(5):
+            book.post_entry(
+                NewEntry("t", (Posting("world", "u1", "USD", 1),)), idempotency_key=f"{n}"
+            )
+        assert launches["alone"] == 5
+        assert pauses == []
+    engine.dispose()

@@ -233,3 +233,25 @@ def test_the_direct_path_answers_with_the_request_id_and_counts_latency(
     latency = "\n".join(api.client.app.state.latency.render())  # type: ignore[attr-defined]
     assert 'route="/v1/entries",status="2xx"' in latency
     assert 'route="/v1/entries",status="4xx"' in latency
+
+
+def test_a_failure_checking_the_credentials_goes_to_the_full_app(
+    api: Api, direct: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checking the key fails (its store unavailable, say): the direct path has done nothing
+    yet, so the full application takes the request and answers it its way, request id
+    included."""
+
+    async def failing(*_args: Any) -> Any:
+        raise RuntimeError("the key store is unavailable")
+
+    monkeypatch.setattr(fastpath, "authenticate", failing)
+    headers = {
+        **bearer(api.writer),
+        "Content-Type": "application/json",
+        "Idempotency-Key": f"fp-{next(_keys)}",
+    }
+    response = api.client.post("/v1/entries", content=json.dumps(TRANSFER), headers=headers)
+    assert response.status_code == 201  # the full app's own check of the same key succeeds
+    assert response.headers.get("x-request-id")
+    assert direct == []
