@@ -115,21 +115,16 @@ class _AsIs(Dumper):
         return obj
 
 
-_DUMPERS = [
-    (array, type(f"{array.__name__}Dumper", (_AsIs,), {"oid": element.array_oid}))
-    for array, element in (
-        (TextArray, TEXT),
-        (Int8Array, INT8),
-        (ByteaArray, BYTEA),
-        (TimestamptzArray, TIMESTAMPTZ),
-    )
-]
 _OID_OF: dict[type, int] = {
     TextArray: TEXT.array_oid,
     Int8Array: INT8.array_oid,
     ByteaArray: BYTEA.array_oid,
     TimestamptzArray: TIMESTAMPTZ.array_oid,
 }
+_DUMPERS = [
+    (array, type(f"{array.__name__}Dumper", (_AsIs,), {"oid": oid}))
+    for array, oid in _OID_OF.items()
+]
 _taught: weakref.WeakSet[psycopg.Connection[Any]] = weakref.WeakSet()
 
 
